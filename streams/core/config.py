@@ -1,0 +1,282 @@
+"""Pulse configuration: what it holds and how it is checked.
+
+The file format (YAML) is read outside the core; this module receives plain data plus a
+map from each key's path to its line, and turns every problem into a :class:`ConfigError`
+naming the file, the line and the fix.
+
+>>> cfg = build_config({"lifecycle": {"dormant_after_days": 20}}, "pulse.yaml")
+>>> cfg.lifecycle.dormant_after_days, cfg.lifecycle.churned_after_days
+(20, 90)
+>>> build_config({"lifecycle": {"dormant_after_dys": 20}}, "pulse.yaml", {("lifecycle", "dormant_after_dys"): 7})
+Traceback (most recent call last):
+...
+streams.core.errors.ConfigError: pulse.yaml:7: unknown key 'lifecycle.dormant_after_dys' (fix: did you mean 'dormant_after_days'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from streams.core.errors import ConfigError
+from streams.core.feature_view import VARIABLES
+from streams.core.rules import Rule, RuleError, compile_rule
+
+Path = tuple[str | int, ...]
+_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    partitions: int = 4
+    allowed_lateness_minutes: int = 60
+    max_event_bytes: int = 65_536
+    dedup_max_ids: int = 1_000_000
+    state_ttl_days: int = 400
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleConfig:
+    activity: tuple[str, ...] = ("click", "search", "purchase")
+    new_days: int = 14
+    dormant_after_days: int = 30
+    churned_after_days: int = 90
+    reactivated_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    minimum: float
+
+
+@dataclass(frozen=True, slots=True)
+class ValueConfig:
+    # RFM tiers by R+F+M score (each 1..5), best first.
+    rfm_tiers: tuple[Tier, ...] = (
+        Tier("champions", 13), Tier("loyal", 10), Tier("promising", 7), Tier("low", 3)
+    )
+    rfm_hysteresis_points: int = 1
+    membership_metric: str = "monetary"
+    membership_tiers: tuple[Tier, ...] = (
+        Tier("platinum", 5000), Tier("gold", 1000), Tier("silver", 250), Tier("bronze", 0)
+    )
+    membership_hysteresis: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSegment:
+    name: str
+    enter: Rule
+    exit: Rule | None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PulseConfig:
+    source: str = "<defaults>"
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    value: ValueConfig = field(default_factory=ValueConfig)
+    segments: tuple[RuleSegment, ...] = ()
+    # Sections owned by later stages (campaigns, models), validated by them.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+_SECTIONS: Final = ("version", "stream", "lifecycle", "value", "segments", "campaigns", "models")
+
+
+class _Reader:
+    """Reads typed values from nested plain data, reporting problems with their line."""
+
+    def __init__(self, file: str, lines: Mapping[Path, int]) -> None:
+        self.file = file
+        self.lines = lines
+
+    def line(self, path: Path) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+    def fail(self, path: Path, problem: str, fix: str) -> ConfigError:
+        return ConfigError(self.file, self.line(path), problem, fix)
+
+    def mapping(self, data: object, path: Path, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise self.fail(path, f"'{_dotted(path)}' must be a mapping", "use 'key: value' lines")
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                fix = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+                raise self.fail((*path, key), f"unknown key '{_dotted((*path, key))}'", fix)
+        return data
+
+    def number(self, data: dict[str, Any], path: Path, key: str, default: float,
+               minimum: float, integer: bool) -> Any:
+        value = data.get(key, default)
+        where = (*path, key)
+        ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok_type:
+            kind = "a whole number" if integer else "a number"
+            raise self.fail(where, f"'{_dotted(where)}' must be {kind}, got {value!r}",
+                            f"write e.g. {key}: {default}")
+        if value < minimum:
+            raise self.fail(where, f"'{_dotted(where)}' must be >= {minimum}, got {value}",
+                            f"use a value of at least {minimum}")
+        return value
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
+
+
+def build_config(data: object, file: str, lines: Mapping[Path, int] | None = None) -> PulseConfig:
+    """Validate plain configuration data (as parsed from YAML) into a PulseConfig."""
+    reader = _Reader(file, lines or {})
+    root = reader.mapping(data, (), _SECTIONS)
+    version = root.get("version", 1)
+    if version != 1:
+        raise reader.fail(("version",), f"config version {version!r} is not supported",
+                          "this Pulse reads 'version: 1'")
+    extra = {key: root[key] for key in ("campaigns", "models") if key in root}
+    return PulseConfig(
+        source=file,
+        stream=_stream(reader, root.get("stream")),
+        lifecycle=_lifecycle(reader, root.get("lifecycle")),
+        value=_value(reader, root.get("value")),
+        segments=_segments(reader, root.get("segments")),
+        extra=extra,
+    )
+
+
+def _stream(reader: _Reader, data: object) -> StreamConfig:
+    path: Path = ("stream",)
+    d = StreamConfig()
+    raw = reader.mapping(data, path, StreamConfig.__slots__)
+    return StreamConfig(
+        partitions=reader.number(raw, path, "partitions", d.partitions, 1, True),
+        allowed_lateness_minutes=reader.number(
+            raw, path, "allowed_lateness_minutes", d.allowed_lateness_minutes, 0, True),
+        max_event_bytes=reader.number(raw, path, "max_event_bytes", d.max_event_bytes, 256, True),
+        dedup_max_ids=reader.number(raw, path, "dedup_max_ids", d.dedup_max_ids, 1, True),
+        state_ttl_days=reader.number(raw, path, "state_ttl_days", d.state_ttl_days, 1, True),
+    )
+
+
+def _lifecycle(reader: _Reader, data: object) -> LifecycleConfig:
+    path: Path = ("lifecycle",)
+    d = LifecycleConfig()
+    raw = reader.mapping(data, path, LifecycleConfig.__slots__)
+    activity = raw.get("activity", list(d.activity))
+    allowed = ("click", "search", "purchase")
+    if (not isinstance(activity, list) or not activity
+            or any(kind not in allowed for kind in activity)):
+        raise reader.fail((*path, "activity"), f"'lifecycle.activity' is {activity!r}",
+                          f"list one or more of {', '.join(allowed)}")
+    days = {key: reader.number(raw, path, key, getattr(d, key), 1, True)
+            for key in ("new_days", "dormant_after_days", "churned_after_days",
+                        "reactivated_days")}
+    if days["churned_after_days"] <= days["dormant_after_days"]:
+        raise reader.fail((*path, "churned_after_days"),
+                          "'lifecycle.churned_after_days' must be greater than dormant_after_days",
+                          f"e.g. churned_after_days: {days['dormant_after_days'] * 3}")
+    return LifecycleConfig(activity=tuple(activity), **days)
+
+
+def _tiers(reader: _Reader, data: object, path: Path, key: str, default: tuple[Tier, ...],
+           minimum: float) -> tuple[Tier, ...]:
+    if data is None:
+        return default
+    if not isinstance(data, list) or not data:
+        raise reader.fail(path, f"'{_dotted(path)}' must be a non-empty list",
+                          f"write items like '- {{name: gold, {key}: 10}}'")
+    tiers = []
+    for index, item in enumerate(data):
+        where = (*path, index)
+        raw = reader.mapping(item, where, ("name", key))
+        name = raw.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise reader.fail(where, f"'{_dotted(where)}.name' must be a lower-case name",
+                              "use letters, digits and '_', starting with a letter")
+        if key not in raw:
+            raise reader.fail(where, f"tier {name!r} has no '{key}'", f"add '{key}: <number>'")
+        tiers.append(Tier(name, reader.number(raw, where, key, 0, minimum, False)))
+    ordered = tuple(sorted(tiers, key=lambda tier: -tier.minimum))
+    if len({tier.name for tier in ordered}) != len(ordered):
+        raise reader.fail(path, f"'{_dotted(path)}' repeats a tier name", "give each tier its own name")
+    return ordered
+
+
+def _value(reader: _Reader, data: object) -> ValueConfig:
+    path: Path = ("value",)
+    d = ValueConfig()
+    raw = reader.mapping(data, path, ("rfm_tiers", "rfm_hysteresis_points", "membership"))
+    rfm = _tiers(reader, raw.get("rfm_tiers"), (*path, "rfm_tiers"), "min_score", d.rfm_tiers, 3)
+    if rfm[-1].minimum > 3:
+        raise reader.fail((*path, "rfm_tiers"), "no RFM tier covers the lowest score (3)",
+                          "give the last tier 'min_score: 3'")
+    member_path: Path = (*path, "membership")
+    member = reader.mapping(raw.get("membership"), member_path, ("metric", "tiers", "hysteresis"))
+    metric = member.get("metric", d.membership_metric)
+    if metric not in VARIABLES or VARIABLES[metric].kind not in (int, float):
+        raise reader.fail((*member_path, "metric"), f"membership metric {metric!r} is not a numeric feature",
+                          "use e.g. monetary or monetary_90d (docs/features.md)")
+    tiers = _tiers(reader, member.get("tiers"), (*member_path, "tiers"), "min",
+                   d.membership_tiers, 0)
+    if tiers[-1].minimum > 0:
+        raise reader.fail((*member_path, "tiers"), "no membership tier starts at 0",
+                          "give the lowest tier 'min: 0'")
+    hysteresis = reader.number(member, member_path, "hysteresis", d.membership_hysteresis, 0, False)
+    if hysteresis >= 1:
+        raise reader.fail((*member_path, "hysteresis"), "membership hysteresis must be below 1",
+                          "it is a share of the threshold, e.g. 0.1 for 10%")
+    return ValueConfig(
+        rfm_tiers=rfm,
+        rfm_hysteresis_points=reader.number(raw, path, "rfm_hysteresis_points",
+                                            d.rfm_hysteresis_points, 0, True),
+        membership_metric=metric,
+        membership_tiers=tiers,
+        membership_hysteresis=float(hysteresis),
+    )
+
+
+def _segments(reader: _Reader, data: object) -> tuple[RuleSegment, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise reader.fail(("segments",), "'segments' must be a list",
+                          "write items like '- name: vip' with an 'enter' rule")
+    segments: list[RuleSegment] = []
+    for index, item in enumerate(data):
+        where: Path = ("segments", index)
+        raw = reader.mapping(item, where, ("name", "enter", "exit", "description"))
+        name = raw.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise reader.fail(where, f"segment #{index + 1} has no valid 'name' ({name!r})",
+                              "use a lower-case name of letters, digits and '_'")
+        if any(segment.name == name for segment in segments):
+            raise reader.fail((*where, "name"), f"segment {name!r} is defined twice",
+                              "rename or remove one of them")
+        if "enter" not in raw:
+            raise reader.fail(where, f"segment {name!r} has no 'enter' rule",
+                              "add e.g. enter: \"orders_90d >= 3\"")
+        enter = _rule(reader, raw["enter"], (*where, "enter"), name)
+        exit_rule = _rule(reader, raw["exit"], (*where, "exit"), name) if "exit" in raw else None
+        description = raw.get("description", "")
+        segments.append(RuleSegment(name, enter, exit_rule, str(description)))
+    return tuple(segments)
+
+
+def _rule(reader: _Reader, source: object, path: Path, segment: str) -> Rule:
+    try:
+        return compile_rule(source)  # type: ignore[arg-type]
+    except RuleError as exc:
+        raise reader.fail(path, f"segment {segment!r}, rule '{path[-1]}': {exc}",
+                          "see docs/features.md for variables and CEL syntax") from None

@@ -1,0 +1,85 @@
+"""Output events, version 1: built from the core's decisions, encoded deterministically.
+
+Each output has an `id` derived from its cause, the `user_id`, `ts` (event time of the
+cause) and `v` (schema version). Encoding sorts keys, so the same decision is the same
+bytes in-process and on a topic.
+
+>>> from streams.core.changes import Change
+>>> out = segment_change(Change("u1", "lifecycle", "", "new", "first activity", 0, "e1"))
+>>> out.topic, out.key, out.value["to"], out.value["ts"]
+('segment-changes', 'u1', 'new', '1970-01-01T00:00:00.000Z')
+>>> encode(out.value) == encode(dict(reversed(list(out.value.items()))))
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from streams.core.changes import Change
+from streams.core.events import SCHEMA_VERSION
+from streams.core.ids import derive_id
+from streams.core.timefmt import format_ts
+
+SEGMENT_CHANGES: Final = "segment-changes"
+CHURN_RISK: Final = "churn-risk"
+CAMPAIGN_MESSAGES: Final = "campaign-messages"
+DEAD_LETTERS: Final = "dead-letters"
+OUTPUT_TOPICS: Final = (SEGMENT_CHANGES, CHURN_RISK, CAMPAIGN_MESSAGES, DEAD_LETTERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One output event: where it goes, its key (user id) and its value."""
+
+    topic: str
+    key: str
+    value: dict[str, Any]
+
+
+def encode(value: dict[str, Any]) -> bytes:
+    """Canonical bytes of an output value (sorted keys, no whitespace)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def segment_change(change: Change) -> Output:
+    cause = change.cause if change.cause is not None else f"watermark@{change.ts}"
+    value = {
+        "v": SCHEMA_VERSION,
+        "type": "segment_change",
+        "id": derive_id("segment_change", change.user_id, change.dimension, change.new, cause),
+        "user_id": change.user_id,
+        "ts": format_ts(change.ts),
+        "dimension": change.dimension,
+        "from": change.old or None,
+        "to": change.new,
+        "reason": change.reason,
+        "cause_event_id": change.cause,
+    }
+    return Output(SEGMENT_CHANGES, change.user_id, value)
+
+
+def dead_letter(raw: bytes, reason: str, detail: str, source: dict[str, Any],
+                user_id: str | None, ts: int | None) -> Output:
+    """A rejected input: the original bytes, why, and where it came from."""
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    value: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "type": "dead_letter",
+        "id": derive_id("dead_letter", reason, digest),
+        "user_id": user_id,
+        "ts": None if ts is None else format_ts(ts),
+        "reason": reason,
+        "detail": detail,
+        "source": source,
+    }
+    try:
+        value["payload"] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        value["payload_base64"] = base64.b64encode(raw).decode("ascii")
+    return Output(DEAD_LETTERS, user_id or "", value)

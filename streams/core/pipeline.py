@@ -1,0 +1,300 @@
+"""The deterministic pipeline: raw records in, output events out, all on event time.
+
+Users are split into partitions exactly as Kafka's default partitioner splits a topic keyed
+by user id. Each partition has its own clock (the highest event time seen), watermark
+(clock minus the allowed lateness), duplicate window, due-time index and population ranks,
+just as a worker owning that partition would. So running a log through this class gives
+the same outputs as running it through topics with the same partition count.
+
+Per record, in order:
+1. decode and validate (bad input → dead letter with the reason);
+2. reject events older than the partition's watermark (`too_late`) and repeated ids;
+3. advance the clock; fire every user's time-driven changes now due (watermark);
+4. for the event's user: fire their own overdue changes (their event proves the time has
+   passed), update features, lifecycle, value tiers and rule segments; schedule the next
+   due time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from streams.core import lifecycle
+from streams.core.changes import Change
+from streams.core.config import PulseConfig
+from streams.core.dedup import DedupWindow
+from streams.core.errors import InvalidEvent
+from streams.core.events import (
+    DUPLICATE_EVENT,
+    TOO_LATE,
+    AnyEvent,
+    PurchaseEvent,
+    decode_event,
+)
+from streams.core.ids import partition_for
+from streams.core.outputs import Output, dead_letter, segment_change
+from streams.core.rule_segments import OUT, evaluate_rules
+from streams.core.state import UserState
+from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts, parse_ts
+from streams.core.timers import DueIndex
+from streams.core.value import PopulationRanks, customer_key, evaluate_value
+
+EXPIRED = "expired"
+NO_CLOCK = -(1 << 62)
+
+
+class UserStore(Protocol):
+    """Where user states live: a dict in-process, a Faust table in the worker."""
+
+    def get(self, user_id: str) -> UserState | None: ...
+
+    def put(self, state: UserState) -> None: ...
+
+    def delete(self, user_id: str) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class DictStore:
+    """In-memory user store."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, UserState] = {}
+
+    def get(self, user_id: str) -> UserState | None:
+        return self.users.get(user_id)
+
+    def put(self, state: UserState) -> None:
+        self.users[state.user_id] = state
+
+    def delete(self, user_id: str) -> None:
+        self.users.pop(user_id, None)
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+@dataclass
+class Stats:
+    """Counts for the summary and metrics (never per user)."""
+
+    records: int = 0
+    accepted: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    outputs: Counter[str] = field(default_factory=Counter)
+    changes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    rule_errors: int = 0
+    last_rule_error: str = ""
+    users_expired: int = 0
+
+    def count_outputs(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            self.outputs[output.topic] += 1
+
+
+class PartitionPipeline:
+    """All state and logic for one partition of users."""
+
+    def __init__(self, partition: int, config: PulseConfig, store: UserStore, stats: Stats) -> None:
+        self.partition = partition
+        self.config = config
+        self.store = store
+        self.stats = stats
+        self.clock = NO_CLOCK
+        self.lateness = config.stream.allowed_lateness_minutes * MS_PER_MINUTE
+        self.ttl = config.stream.state_ttl_days * MS_PER_DAY
+        self.activity = frozenset(config.lifecycle.activity)
+        self.dedup = DedupWindow(config.stream.dedup_max_ids)
+        self.due = DueIndex()
+        self.ranks = PopulationRanks()
+        self.populations: Counter[tuple[str, str]] = Counter()
+
+    @property
+    def watermark(self) -> int:
+        return self.clock - self.lateness
+
+    def process(self, event: AnyEvent, raw: bytes, source: dict[str, Any]) -> list[Output]:
+        """Process one validated event of a user in this partition."""
+        if event.ts < self.watermark:
+            late_by = (self.watermark - event.ts) // 1000
+            return [self._reject(event, raw, source, TOO_LATE,
+                                 f"event time is {late_by}s behind the watermark "
+                                 f"{format_ts(self.watermark)}")]
+        if self.dedup.seen(event.event_id, event.ts):
+            return [self._reject(event, raw, source, DUPLICATE_EVENT,
+                                 f"event_id {event.event_id!r} was already processed")]
+        self.stats.accepted[event.type] += 1
+        outputs: list[Output] = []
+        if event.ts > self.clock:
+            self.clock = event.ts
+            self.dedup.prune(self.watermark)
+            outputs.extend(self.advance(self.watermark))
+        outputs.extend(self._apply(event))
+        self.stats.count_outputs(outputs)
+        return outputs
+
+    def advance(self, watermark: int) -> list[Output]:
+        """Fire the time-driven changes of every user due at or before the watermark."""
+        outputs: list[Output] = []
+        for user_id in self.due.pop_due(watermark):
+            state = self.store.get(user_id)
+            if state is None:
+                continue
+            changes = self._catch_up(state, watermark)
+            if state.lifecycle == EXPIRED:
+                self.store.delete(user_id)
+            else:
+                self._schedule(state)
+                self.store.put(state)
+            outputs.extend(self._record(changes))
+        return outputs
+
+    def _apply(self, event: AnyEvent) -> list[Output]:
+        stored = self.store.get(event.user_id)
+        state = stored if stored is not None else UserState(event.user_id)
+        changes = self._catch_up(state, event.ts) if stored is not None else []
+        if state.lifecycle == EXPIRED:
+            state = UserState(event.user_id)  # state ran out its TTL: start afresh
+        old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
+        state.features.update(event)
+        if event.type in self.activity:
+            change = lifecycle.on_activity(state, event.ts, event.event_id, self.config.lifecycle)
+            if change is not None:
+                changes.append(change)
+        if isinstance(event, PurchaseEvent):
+            self.ranks.replace(old_key, customer_key(state.features))
+        day = event.ts // MS_PER_DAY
+        if event.type != "profile" and (
+            isinstance(event, PurchaseEvent) or day != state.value_checked_day
+        ):
+            changes.extend(evaluate_value(state, self.ranks, self.config.value, event.ts,
+                                          event.event_id))
+        changes.extend(self._evaluate_rules(state, event.ts, event.event_id))
+        state.touched = max(state.touched, event.ts)
+        self._schedule(state)
+        self.store.put(state)
+        return self._record(changes)
+
+    def _catch_up(self, state: UserState, now: int) -> list[Change]:
+        """Time-driven changes of one user due at or before `now` (expiry included)."""
+        expires = state.touched + self.ttl
+        changes: list[Change] = []
+        for change in lifecycle.fire_due(state, min(now, expires - 1), self.config.lifecycle):
+            changes.append(change)
+            changes.extend(self._evaluate_rules(state, change.ts, None))
+        if now >= expires:
+            changes.append(self._expire(state, expires))
+        return changes
+
+    def _expire(self, state: UserState, ts: int) -> Change:
+        self.stats.users_expired += 1
+        self.ranks.replace(customer_key(state.features), None)
+        for dimension, value in self._memberships(state):
+            self.populations[(dimension, value)] -= 1
+        change = Change(state.user_id, lifecycle.DIMENSION, state.lifecycle, EXPIRED,
+                        f"no events for {self.config.stream.state_ttl_days} days: state removed",
+                        ts, None)
+        state.lifecycle = EXPIRED
+        return change
+
+    @staticmethod
+    def _memberships(state: UserState) -> list[tuple[str, str]]:
+        pairs = [(dim, value) for dim, value in (
+            (lifecycle.DIMENSION, state.lifecycle), ("value_tier", state.value_tier),
+            ("membership", state.membership)) if value]
+        pairs += [(f"rule:{name}", "in") for name in state.rules]
+        return pairs
+
+    def _evaluate_rules(self, state: UserState, now: int, cause: str | None) -> list[Change]:
+        if not self.config.segments:
+            return []
+        errors: list[str] = []
+        changes = evaluate_rules(state, self.config.segments, now, cause, errors)
+        if errors:
+            self.stats.rule_errors += len(errors)
+            self.stats.last_rule_error = errors[-1]
+        return changes
+
+    def _schedule(self, state: UserState) -> None:
+        pending = lifecycle.next_due(state, self.config.lifecycle)
+        expires = state.touched + self.ttl
+        state.due = min(pending[0], expires) if pending is not None else expires
+        self.due.schedule(state.user_id, state.due)
+
+    def _record(self, changes: list[Change]) -> list[Output]:
+        outputs = []
+        for change in changes:
+            if change.old and change.old != OUT and change.new != EXPIRED:
+                self.populations[(change.dimension, change.old)] -= 1
+            if change.new != OUT and change.new != EXPIRED:
+                self.populations[(change.dimension, change.new)] += 1
+            self.stats.changes[(change.dimension, change.old, change.new)] += 1
+            outputs.append(segment_change(change))
+        return outputs
+
+    def _reject(self, event: AnyEvent, raw: bytes, source: dict[str, Any], reason: str,
+                detail: str) -> Output:
+        self.stats.rejected[reason] += 1
+        output = dead_letter(raw, reason, detail, source, event.user_id, event.ts)
+        self.stats.count_outputs([output])
+        return output
+
+
+class Pipeline:
+    """Records in, outputs out, over `config.stream.partitions` partitions."""
+
+    def __init__(self, config: PulseConfig) -> None:
+        self.config = config
+        self.stats = Stats()
+        self.max_bytes = config.stream.max_event_bytes
+        self.partitions = [
+            PartitionPipeline(index, config, DictStore(), self.stats)
+            for index in range(config.stream.partitions)
+        ]
+
+    def partition_of(self, user_id: str) -> PartitionPipeline:
+        return self.partitions[partition_for(user_id, len(self.partitions))]
+
+    def process(self, raw: bytes, source: dict[str, Any]) -> list[Output]:
+        """Decode one record and run it through its user's partition."""
+        self.stats.records += 1
+        try:
+            event = decode_event(raw, self.max_bytes)
+        except InvalidEvent as exc:
+            self.stats.rejected[exc.reason] += 1
+            user_id, ts = _salvage(raw)
+            output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts)
+            self.stats.count_outputs([output])
+            return [output]
+        return self.partition_of(event.user_id).process(event, raw, source)
+
+    def populations(self) -> Counter[tuple[str, str]]:
+        total: Counter[tuple[str, str]] = Counter()
+        for partition in self.partitions:
+            total.update(partition.populations)
+        return +total
+
+    def users(self) -> int:
+        return sum(len(partition.store) for partition in self.partitions)
+
+
+def _salvage(raw: bytes) -> tuple[str | None, int | None]:
+    """Best-effort user id and event time of a rejected record, for the dead letter."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    user_id = data.get("user_id")
+    try:
+        ts: int | None = parse_ts(data.get("ts"))
+    except ValueError:
+        ts = None
+    if ts is not None and not 0 <= ts < 4_102_444_800_000:
+        ts = None
+    return (user_id[:256] if isinstance(user_id, str) else None), ts

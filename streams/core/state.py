@@ -1,0 +1,67 @@
+"""One user's whole state: features plus current segment memberships, in one record.
+
+It is what a Faust table holds per user key, so it round-trips through plain dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.core.features import UserFeatures
+
+
+@dataclass(slots=True)
+class UserState:
+    """Features and segment memberships of one user.
+
+    `touched` is the latest event time of any kind (the state TTL runs from it); `due` is
+    the next time-driven change or expiry.
+    """
+
+    user_id: str
+    features: UserFeatures = field(default_factory=UserFeatures)
+    lifecycle: str = ""
+    lifecycle_since: int = 0
+    last_activity: int = 0
+    value_tier: str = ""
+    value_checked_day: int = -1
+    rfm: tuple[int, int, int] = (0, 0, 0)
+    membership: str = ""
+    rules: list[str] = field(default_factory=list)
+    touched: int = 0
+    due: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "features": self.features.to_dict(),
+            "lifecycle": self.lifecycle,
+            "lifecycle_since": self.lifecycle_since,
+            "last_activity": self.last_activity,
+            "value_tier": self.value_tier,
+            "value_checked_day": self.value_checked_day,
+            "rfm": list(self.rfm),
+            "membership": self.membership,
+            "rules": list(self.rules),
+            "touched": self.touched,
+            "due": self.due,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserState:
+        r, f, m = data.get("rfm", (0, 0, 0))
+        return cls(
+            user_id=data["user_id"],
+            features=UserFeatures.from_dict(data.get("features", {})),
+            lifecycle=data.get("lifecycle", ""),
+            lifecycle_since=data.get("lifecycle_since", 0),
+            last_activity=data.get("last_activity", 0),
+            value_tier=data.get("value_tier", ""),
+            value_checked_day=data.get("value_checked_day", -1),
+            rfm=(int(r), int(f), int(m)),
+            membership=data.get("membership", ""),
+            rules=list(data.get("rules", [])),
+            touched=data.get("touched", 0),
+            due=data.get("due", 0),
+        )

@@ -1,0 +1,138 @@
+"""Value segments: RFM tiers against the live customer population, and membership tiers.
+
+R, F and M are each scored 1..5 by the user's mid-rank among current customers (last
+purchase date, order count, lifetime spend), using :class:`BucketRanks`. Their sum (3..15)
+picks the RFM tier. Membership tiers use fixed spend thresholds. Both have hysteresis: a
+user moves down only when clearly below the tier's threshold, so users near a boundary
+do not flap.
+
+>>> from streams.core.config import Tier
+>>> tiers = (Tier("gold", 1000), Tier("silver", 250), Tier("bronze", 0))
+>>> tier_with_hysteresis(990.0, "gold", tiers, lambda tier: tier.minimum * 0.9)
+'gold'
+>>> tier_with_hysteresis(880.0, "gold", tiers, lambda tier: tier.minimum * 0.9)
+'silver'
+>>> tier_with_hysteresis(1000.0, "silver", tiers, lambda tier: tier.minimum * 0.9)
+'gold'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from streams.core.changes import Change
+from streams.core.config import Tier, ValueConfig
+from streams.core.feature_view import VARIABLES
+from streams.core.features import UserFeatures
+from streams.core.ranks import (
+    FREQUENCY_BUCKETS,
+    MONETARY_BUCKETS,
+    RECENCY_BUCKETS,
+    BucketRanks,
+    frequency_bucket,
+    monetary_bucket,
+    quintile,
+    recency_bucket,
+)
+from streams.core.state import UserState
+from streams.core.timefmt import MS_PER_DAY
+
+VALUE_DIMENSION: Final = "value_tier"
+MEMBERSHIP_DIMENSION: Final = "membership"
+PROSPECT: Final = "prospect"
+
+CustomerKey = tuple[int, int, float]
+
+
+def customer_key(features: UserFeatures) -> CustomerKey | None:
+    """What the population ranks hold for a customer: (last purchase day, orders, spend)."""
+    if not features.orders:
+        return None
+    return features.last_purchase // MS_PER_DAY, features.orders, features.monetary
+
+
+class PopulationRanks:
+    """Live distributions of recency, frequency and monetary value over customers."""
+
+    __slots__ = ("recency", "frequency", "monetary")
+
+    def __init__(self) -> None:
+        self.recency = BucketRanks(recency_bucket, RECENCY_BUCKETS)
+        self.frequency = BucketRanks(frequency_bucket, FREQUENCY_BUCKETS)
+        self.monetary = BucketRanks(monetary_bucket, MONETARY_BUCKETS)
+
+    def replace(self, old: CustomerKey | None, new: CustomerKey | None) -> None:
+        if old == new:
+            return
+        if old is not None:
+            self.recency.remove(old[0])
+            self.frequency.remove(old[1])
+            self.monetary.remove(old[2])
+        if new is not None:
+            self.recency.add(new[0])
+            self.frequency.add(new[1])
+            self.monetary.add(new[2])
+
+    def scores(self, key: CustomerKey) -> tuple[int, int, int]:
+        return (quintile(self.recency.midrank(key[0])), quintile(self.frequency.midrank(key[1])),
+                quintile(self.monetary.midrank(key[2])))
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {"recency": self.recency.to_dict(), "frequency": self.frequency.to_dict(),
+                "monetary": self.monetary.to_dict()}
+
+    def load(self, data: dict[str, dict[str, int]]) -> None:
+        self.recency.load(data.get("recency", {}))
+        self.frequency.load(data.get("frequency", {}))
+        self.monetary.load(data.get("monetary", {}))
+
+
+def tier_with_hysteresis(value: float, current: str, tiers: tuple[Tier, ...],
+                         floor: Callable[[Tier], float]) -> str:
+    """The tier for `value` (tiers best first); leaving `current` downwards needs value < floor."""
+    plain = next((tier.name for tier in tiers if value >= tier.minimum), tiers[-1].name)
+    names = [tier.name for tier in tiers]
+    if current not in names or names.index(plain) <= names.index(current):
+        return plain  # first assignment, same tier, or an upgrade: immediate
+    held = tiers[names.index(current)]
+    return plain if value < floor(held) else current
+
+
+def evaluate_value(state: UserState, ranks: PopulationRanks, cfg: ValueConfig, now: int,
+                   cause: str | None) -> list[Change]:
+    """Re-score the user's RFM tier and membership; returns the changes."""
+    changes: list[Change] = []
+    key = customer_key(state.features)
+    state.value_checked_day = now // MS_PER_DAY
+    if key is None:
+        if not state.value_tier:
+            changes.append(_change(state, VALUE_DIMENSION, PROSPECT, "no purchase yet", now, cause))
+            state.value_tier = PROSPECT
+        return changes
+    state.rfm = ranks.scores(key)
+    score = sum(state.rfm)
+    margin = cfg.rfm_hysteresis_points
+    tier = tier_with_hysteresis(score, state.value_tier, cfg.rfm_tiers,
+                                lambda held: held.minimum - margin)
+    if tier != state.value_tier:
+        r, f, m = state.rfm
+        changes.append(_change(state, VALUE_DIMENSION, tier,
+                               f"rfm score {score} (r{r} f{f} m{m})", now, cause))
+        state.value_tier = tier
+    metric = VARIABLES[cfg.membership_metric].compute(state, now)
+    assert isinstance(metric, int | float)
+    share = cfg.membership_hysteresis
+    member = tier_with_hysteresis(float(metric), state.membership, cfg.membership_tiers,
+                                  lambda held: held.minimum * (1.0 - share))
+    if member != state.membership:
+        changes.append(_change(state, MEMBERSHIP_DIMENSION, member,
+                               f"{cfg.membership_metric} {metric:.2f}", now, cause))
+        state.membership = member
+    return changes
+
+
+def _change(state: UserState, dimension: str, new: str, reason: str, ts: int,
+            cause: str | None) -> Change:
+    old = state.value_tier if dimension == VALUE_DIMENSION else state.membership
+    return Change(state.user_id, dimension, old, new, reason, ts, cause)
