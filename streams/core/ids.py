@@ -9,6 +9,7 @@ to the same partitions as a worker reading topics keyed by user id.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 
 def derive_id(*parts: str) -> str:
@@ -79,6 +80,7 @@ def murmur2(data: bytes) -> int:
     return h - (1 << 32) if h & 0x80000000 else h
 
 
+@lru_cache(maxsize=1 << 18)
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner picks for a string key.
 

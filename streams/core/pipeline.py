@@ -32,6 +32,7 @@ from streams.core.events import (
     DUPLICATE_EVENT,
     TOO_LATE,
     AnyEvent,
+    ClickEvent,
     PurchaseEvent,
     decode_event,
 )
@@ -156,7 +157,8 @@ class PartitionPipeline:
     def _apply(self, event: AnyEvent) -> list[Output]:
         stored = self.store.get(event.user_id)
         state = stored if stored is not None else UserState(event.user_id)
-        changes = self._catch_up(state, event.ts) if stored is not None else []
+        # `state.due` is the user's earliest pending change; most events come before it.
+        changes = self._catch_up(state, event.ts) if stored is not None and state.due <= event.ts else []
         if state.lifecycle == EXPIRED:
             state = UserState(event.user_id)  # state ran out its TTL: start afresh
         old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
@@ -167,13 +169,13 @@ class PartitionPipeline:
                 changes.append(change)
         if isinstance(event, PurchaseEvent):
             self.ranks.replace(old_key, customer_key(state.features))
-        day = event.ts // MS_PER_DAY
-        if event.type != "profile" and (
-            isinstance(event, PurchaseEvent) or day != state.value_checked_day
-        ):
+        new_day = event.ts // MS_PER_DAY != state.value_checked_day
+        if event.type != "profile" and (isinstance(event, PurchaseEvent) or new_day):
             changes.extend(evaluate_value(state, self.ranks, self.config.value, event.ts,
                                           event.event_id))
-        changes.extend(self._evaluate_rules(state, event.ts, event.event_id))
+        kind = event.action if isinstance(event, ClickEvent) else event.type
+        changes.extend(self._evaluate_rules(state, event.ts, event.event_id,
+                                            None if stored is None else kind, new_day))
         state.touched = max(state.touched, event.ts)
         self._schedule(state)
         self.store.put(state)
@@ -209,11 +211,12 @@ class PartitionPipeline:
         pairs += [(f"rule:{name}", "in") for name in state.rules]
         return pairs
 
-    def _evaluate_rules(self, state: UserState, now: int, cause: str | None) -> list[Change]:
+    def _evaluate_rules(self, state: UserState, now: int, cause: str | None,
+                        kind: str | None = None, new_day: bool = True) -> list[Change]:
         if not self.config.segments:
             return []
         errors: list[str] = []
-        changes = evaluate_rules(state, self.config.segments, now, cause, errors)
+        changes = evaluate_rules(state, self.config.segments, now, cause, errors, kind, new_day)
         if errors:
             self.stats.rule_errors += len(errors)
             self.stats.last_rule_error = errors[-1]

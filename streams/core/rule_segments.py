@@ -2,6 +2,11 @@
 
 Without an `exit` rule a user leaves when `enter` stops holding; a separate, looser exit
 rule is the hysteresis that keeps users near a boundary from flapping.
+
+A rule is only re-evaluated when something it reads can have changed: an event of a kind
+that changes one of its variables, or, for rules over time-dependent variables (decayed
+windows, recency), the user's first event of a new day. Between those, its result cannot
+differ, so skipping it changes no output and saves most of the per-event cost.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from typing import Final
 
 from streams.core.changes import Change
 from streams.core.config import RuleSegment
-from streams.core.rules import RuleError
+from streams.core.feature_view import TIME
+from streams.core.rules import Rule, RuleError
 from streams.core.state import UserState
 
 IN: Final = "in"
@@ -21,12 +27,26 @@ def dimension(segment: RuleSegment) -> str:
     return f"rule:{segment.name}"
 
 
+def _affected(rule: Rule, kind: str | None, new_day: bool) -> bool:
+    if kind is None:
+        return True
+    triggers = rule.triggers
+    return kind in triggers or (new_day and TIME in triggers)
+
+
 def evaluate_rules(state: UserState, segments: tuple[RuleSegment, ...], now: int,
-                   cause: str | None, errors: list[str]) -> list[Change]:
-    """Re-evaluate every rule segment; failures are appended to `errors`, membership kept."""
+                   cause: str | None, errors: list[str], kind: str | None = None,
+                   new_day: bool = True) -> list[Change]:
+    """Re-evaluate rule segments that `kind` (None: all) may affect.
+
+    Failures are appended to `errors` and leave the membership as it was.
+    """
     changes: list[Change] = []
     for segment in segments:
         inside = segment.name in state.rules
+        rule = segment.exit if inside and segment.exit is not None else segment.enter
+        if not _affected(rule, kind, new_day):
+            continue
         try:
             if not inside:
                 move = segment.enter.evaluate(state, now)

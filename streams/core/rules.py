@@ -50,6 +50,8 @@ class Rule:
     source: str
     program: Any
     variables: tuple[str, ...]
+    # Event kinds (and TIME) that can change the rule's outcome; see feature_view.
+    triggers: frozenset[str] = frozenset()
 
     def context(self, state: UserState, now: int) -> dict[str, Value]:
         return {name: VARIABLES[name].compute(state, now) for name in self.variables}
@@ -77,12 +79,13 @@ def compile_rule(source: str) -> Rule:
     for name in variables:
         if name not in VARIABLES:
             close = difflib.get_close_matches(name, list(VARIABLES), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else " (see docs/features.md)"
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RuleError(f"unknown variable {name!r}{hint}")
     for function in program.functions():
         if function not in _ALLOWED_FUNCTIONS:
             raise RuleError(f"function {function!r} is not available in rules")
-    rule = Rule(source, program, variables)
+    triggers = frozenset().union(*(VARIABLES[name].changes_on for name in variables))
+    rule = Rule(source, program, variables, triggers)
     _check_on_samples(rule)
     return rule
 

@@ -1,0 +1,1 @@
+"""Benchmarks behind `pulse bench`: figures for notes, never assertions in tests."""

@@ -1,0 +1,120 @@
+"""`pulse bench core`: the in-process pipeline stage by stage, pinned to one core.
+
+Stages are cumulative, so the difference between rows is the cost of the stage added:
+parse JSON → validate (decode) → per-user features → lifecycle, value tiers, timers and
+de-duplication (the pipeline without rule segments) → rule segments (the sample config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import os
+import time
+from collections.abc import Callable
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from streams.bench.memory import deep_size
+from streams.config_loader import load_config
+from streams.core.config import PulseConfig
+from streams.core.events import decode_event
+from streams.core.features import UserFeatures
+from streams.core.pipeline import Pipeline
+from streams.core.timefmt import parse_ts
+from streams.simulator.generator import SimulationSpec, simulate
+
+
+def _pin_to_one_core() -> str:
+    try:
+        cpu = sorted(os.sched_getaffinity(0))[0]
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    except (AttributeError, OSError):
+        return "not pinned (no sched_setaffinity here)"
+
+
+def _lines(users: int, days: int, seed: int) -> list[bytes]:
+    events, _ = simulate(SimulationSpec(users, days, seed, parse_ts("2026-01-05T00:00:00Z")))
+    return [orjson.dumps(event) for event in events]
+
+
+def _time(stage: Callable[[list[bytes]], object], lines: list[bytes], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        began = time.perf_counter()
+        stage(lines)
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def _parse(lines: list[bytes]) -> None:
+    loads = orjson.loads
+    for raw in lines:
+        loads(raw)
+
+
+def _decode(lines: list[bytes]) -> None:
+    for raw in lines:
+        decode_event(raw)
+
+
+def _features(lines: list[bytes]) -> dict[str, UserFeatures]:
+    users: dict[str, UserFeatures] = {}
+    for raw in lines:
+        event = decode_event(raw)
+        features = users.get(event.user_id)
+        if features is None:
+            features = users[event.user_id] = UserFeatures()
+        features.update(event)
+    return users
+
+
+def _pipeline(config: PulseConfig) -> Callable[[list[bytes]], Pipeline]:
+    def run(lines: list[bytes]) -> Pipeline:
+        pipeline = Pipeline(config)
+        source = {"file": "bench", "line": 0}
+        for raw in lines:
+            pipeline.process(raw, source)
+        return pipeline
+    return run
+
+
+def run_core_bench(args: argparse.Namespace, console: Console) -> int:
+    pinned = _pin_to_one_core()
+    console.print(f"generating {args.users:,} users x {args.days} days (seed {args.seed}) ...")
+    lines = _lines(args.users, args.days, args.seed)
+    config = load_config(None)
+    no_rules = dataclasses.replace(config, segments=())
+    stages = [
+        ("parse JSON (orjson)", _parse),
+        ("+ validate (decode_event)", _decode),
+        ("+ per-user features", _features),
+        ("+ lifecycle, value tiers, timers, dedup", _pipeline(no_rules)),
+        (f"+ {len(config.segments)} rule segments (full core)", _pipeline(config)),
+    ]
+    table = Table(title=f"pulse bench core: {len(lines):,} events, best of {args.repeat}, {pinned}",
+                  title_justify="left")
+    for header in ("stage (cumulative)", "events/s", "µs/event", "stage µs/event"):
+        table.add_column(header, justify="left" if header.startswith("stage (") else "right")
+    previous = 0.0
+    for name, stage in stages:
+        seconds = _time(stage, lines, args.repeat)
+        per_event = seconds / len(lines) * 1e6
+        table.add_row(name, f"{len(lines) / seconds:,.0f}", f"{per_event:.2f}",
+                      f"{per_event - previous:.2f}")
+        previous = per_event
+    console.print(table)
+    pipeline = _pipeline(config)(lines)
+    states = [state for partition in pipeline.partitions
+              for state in partition.store.users.values()]  # type: ignore[attr-defined]
+    sample = states[:: max(1, len(states) // 2000)]
+    per_user = sum(deep_size(state) for state in sample) / max(1, len(sample))
+    console.print(f"memory per user state: {per_user:,.0f} bytes (deep size, mean of "
+                  f"{len(sample):,} users; {len(states):,} users in state)")
+    console.print("target: >= 50,000 events/s for features + segments on one core")
+    return 0

@@ -1,0 +1,24 @@
+"""`pulse bench …`: measured speed, never asserted in tests."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from streams.cli.render import console
+from streams.bench.core import run_core_bench
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("bench", help="benchmarks (events/s, µs/event, memory)")
+    targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
+    core = targets.add_parser("core", help="the in-process core, stage by stage, on one core")
+    core.add_argument("--users", type=int, default=5_000)
+    core.add_argument("--days", type=int, default=60)
+    core.add_argument("--seed", type=int, default=11)
+    core.add_argument("--repeat", type=int, default=3, help="best of N runs per stage")
+    core.set_defaults(run=lambda args: run_core_bench(args, console))
+
+
+def run(args: argparse.Namespace) -> int:  # pragma: no cover - dispatch only
+    return int(args.run(args))

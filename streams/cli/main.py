@@ -1,0 +1,42 @@
+"""`pulse`: the command line. Each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from streams import __version__
+from streams.cli import bench_cmd, replay_cmd, simulate_cmd
+from streams.cli.render import fail
+from streams.core.errors import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pulse",
+        description="Real-time marketing event processor: features, segments, churn risk "
+                    "and campaigns on event time.",
+    )
+    parser.add_argument("--version", action="version", version=f"pulse {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    simulate_cmd.register(commands)
+    replay_cmd.register(commands)
+    bench_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except ConfigError as exc:
+        return fail(f"configuration: {exc}", "fix the file and run the command again")
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A seeded shop simulator: personas that browse, search, buy and drift away."""
