@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 
 class LogReader:
@@ -15,8 +15,10 @@ class LogReader:
         self.path = Path(path)
         self.size = self.path.stat().st_size
         self._raw: IO[bytes] = self.path.open("rb")
-        self._stream: IO[bytes] = (
-            gzip.GzipFile(fileobj=self._raw, mode="rb") if _is_gzip(self.path) else self._raw
+        self._stream = (
+            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw, mode="rb"))
+            if _is_gzip(self.path)
+            else self._raw
         )
 
     def position(self) -> int:

@@ -56,15 +56,18 @@ class ReplayResult:
             "users_expired": stats.users_expired,
             "rule_errors": stats.rule_errors,
             "last_rule_error": stats.last_rule_error or None,
-            "watermarks": [p.watermark if p.clock > 0 else None
-                           for p in self.pipeline.partitions],
+            "watermarks": [p.watermark if p.clock > 0 else None for p in self.pipeline.partitions],
             "seconds": round(self.seconds, 3),
             "records_per_second": round(self.records_per_second, 1),
         }
 
 
-def replay_to_dir(log: str | Path, out_dir: str | Path, config: PulseConfig,
-                  progress: Callable[[int, int], None] | None = None) -> ReplayResult:
+def replay_to_dir(
+    log: str | Path,
+    out_dir: str | Path,
+    config: PulseConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayResult:
     """Replay `log` in-process; write one JSONL file per output topic and summary.json."""
     log_path, out_path = Path(log), Path(out_dir)
     out_path.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,7 @@ def _pipeline(config: PulseConfig) -> Callable[[list[bytes]], Pipeline]:
         for raw in lines:
             pipeline.process(raw, source)
         return pipeline
+
     return run
 
 
@@ -97,24 +98,28 @@ def run_core_bench(args: argparse.Namespace, console: Console) -> int:
         ("+ lifecycle, value tiers, timers, dedup", _pipeline(no_rules)),
         (f"+ {len(config.segments)} rule segments (full core)", _pipeline(config)),
     ]
-    table = Table(title=f"pulse bench core: {len(lines):,} events, best of {args.repeat}, {pinned}",
-                  title_justify="left")
+    table = Table(
+        title=f"pulse bench core: {len(lines):,} events, best of {args.repeat}, {pinned}",
+        title_justify="left",
+    )
     for header in ("stage (cumulative)", "events/s", "µs/event", "stage µs/event"):
         table.add_column(header, justify="left" if header.startswith("stage (") else "right")
     previous = 0.0
     for name, stage in stages:
         seconds = _time(stage, lines, args.repeat)
         per_event = seconds / len(lines) * 1e6
-        table.add_row(name, f"{len(lines) / seconds:,.0f}", f"{per_event:.2f}",
-                      f"{per_event - previous:.2f}")
+        table.add_row(
+            name, f"{len(lines) / seconds:,.0f}", f"{per_event:.2f}", f"{per_event - previous:.2f}"
+        )
         previous = per_event
     console.print(table)
     pipeline = _pipeline(config)(lines)
-    states = [state for partition in pipeline.partitions
-              for state in partition.store.users.values()]  # type: ignore[attr-defined]
+    states = [state for partition in pipeline.partitions for state in partition.store.values()]
     sample = states[:: max(1, len(states) // 2000)]
     per_user = sum(deep_size(state) for state in sample) / max(1, len(sample))
-    console.print(f"memory per user state: {per_user:,.0f} bytes (deep size, mean of "
-                  f"{len(sample):,} users; {len(states):,} users in state)")
+    console.print(
+        f"memory per user state: {per_user:,.0f} bytes (deep size, mean of "
+        f"{len(sample):,} users; {len(states):,} users in state)"
+    )
     console.print("target: >= 50,000 events/s for features + segments on one core")
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from streams.cli.render import console
 from streams.bench.core import run_core_bench
+from streams.cli.render import console
 
 
 def register(commands: Any) -> None:

@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pulse",
         description="Real-time marketing event processor: features, segments, churn risk "
-                    "and campaigns on event time.",
+        "and campaigns on event time.",
     )
     parser.add_argument("--version", action="version", version=f"pulse {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -29,8 +29,9 @@ def fail(message: str, fix: str = "") -> int:
     return 2
 
 
-def counts_table(title: str, counts: Mapping[str, int | float], key_header: str,
-                 value_header: str = "count") -> Table:
+def counts_table(
+    title: str, counts: Mapping[str, int | float], key_header: str, value_header: str = "count"
+) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column(key_header)
     table.add_column(value_header, justify="right")
@@ -77,9 +78,15 @@ def byte_progress(description: str, enabled: bool = True) -> Iterator[Any]:
     if not enabled:
         yield lambda done, total: None
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-                  DownloadColumn(), TimeRemainingColumn(), console=console,
-                  transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
@@ -94,7 +101,13 @@ def count_progress(description: str, total: int, enabled: bool = True) -> Iterat
     if not enabled:
         yield lambda done: None
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda done: progress.update(task, completed=done)

@@ -57,12 +57,18 @@ class Tier:
 class ValueConfig:
     # RFM tiers by R+F+M score (each 1..5), best first.
     rfm_tiers: tuple[Tier, ...] = (
-        Tier("champions", 13), Tier("loyal", 10), Tier("promising", 7), Tier("low", 3)
+        Tier("champions", 13),
+        Tier("loyal", 10),
+        Tier("promising", 7),
+        Tier("low", 3),
     )
     rfm_hysteresis_points: int = 1
     membership_metric: str = "monetary"
     membership_tiers: tuple[Tier, ...] = (
-        Tier("platinum", 5000), Tier("gold", 1000), Tier("silver", 250), Tier("bronze", 0)
+        Tier("platinum", 5000),
+        Tier("gold", 1000),
+        Tier("silver", 250),
+        Tier("bronze", 0),
     )
     membership_hysteresis: float = 0.1
 
@@ -114,22 +120,39 @@ class _Reader:
         for key in data:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
-                fix = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+                fix = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else f"allowed keys: {', '.join(allowed)}"
+                )
                 raise self.fail((*path, key), f"unknown key '{_dotted((*path, key))}'", fix)
         return data
 
-    def number(self, data: dict[str, Any], path: Path, key: str, default: float,
-               minimum: float, integer: bool) -> Any:
+    def number(
+        self,
+        data: dict[str, Any],
+        path: Path,
+        key: str,
+        default: float,
+        minimum: float,
+        integer: bool,
+    ) -> Any:
         value = data.get(key, default)
         where = (*path, key)
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
             kind = "a whole number" if integer else "a number"
-            raise self.fail(where, f"'{_dotted(where)}' must be {kind}, got {value!r}",
-                            f"write e.g. {key}: {default}")
+            raise self.fail(
+                where,
+                f"'{_dotted(where)}' must be {kind}, got {value!r}",
+                f"write e.g. {key}: {default}",
+            )
         if value < minimum:
-            raise self.fail(where, f"'{_dotted(where)}' must be >= {minimum}, got {value}",
-                            f"use a value of at least {minimum}")
+            raise self.fail(
+                where,
+                f"'{_dotted(where)}' must be >= {minimum}, got {value}",
+                f"use a value of at least {minimum}",
+            )
         return value
 
 
@@ -143,9 +166,12 @@ def build_config(data: object, file: str, lines: Mapping[Path, int] | None = Non
     root = reader.mapping(data, (), _SECTIONS)
     version = root.get("version", 1)
     if version != 1:
-        raise reader.fail(("version",), f"config version {version!r} is not supported",
-                          "this Pulse reads 'version: 1'")
-    extra = {key: root[key] for key in ("campaigns", "models") if key in root}
+        raise reader.fail(
+            ("version",),
+            f"config version {version!r} is not supported",
+            "this Pulse reads 'version: 1'",
+        )
+    extra: dict[str, Any] = {key: root[key] for key in ("campaigns", "models") if key in root}
     return PulseConfig(
         source=file,
         stream=_stream(reader, root.get("stream")),
@@ -163,7 +189,8 @@ def _stream(reader: _Reader, data: object) -> StreamConfig:
     return StreamConfig(
         partitions=reader.number(raw, path, "partitions", d.partitions, 1, True),
         allowed_lateness_minutes=reader.number(
-            raw, path, "allowed_lateness_minutes", d.allowed_lateness_minutes, 0, True),
+            raw, path, "allowed_lateness_minutes", d.allowed_lateness_minutes, 0, True
+        ),
         max_event_bytes=reader.number(raw, path, "max_event_bytes", d.max_event_bytes, 256, True),
         dedup_max_ids=reader.number(raw, path, "dedup_max_ids", d.dedup_max_ids, 1, True),
         state_ttl_days=reader.number(raw, path, "state_ttl_days", d.state_ttl_days, 1, True),
@@ -176,41 +203,59 @@ def _lifecycle(reader: _Reader, data: object) -> LifecycleConfig:
     raw = reader.mapping(data, path, LifecycleConfig.__slots__)
     activity = raw.get("activity", list(d.activity))
     allowed = ("click", "search", "purchase")
-    if (not isinstance(activity, list) or not activity
-            or any(kind not in allowed for kind in activity)):
-        raise reader.fail((*path, "activity"), f"'lifecycle.activity' is {activity!r}",
-                          f"list one or more of {', '.join(allowed)}")
-    days = {key: reader.number(raw, path, key, getattr(d, key), 1, True)
-            for key in ("new_days", "dormant_after_days", "churned_after_days",
-                        "reactivated_days")}
+    if (
+        not isinstance(activity, list)
+        or not activity
+        or any(kind not in allowed for kind in activity)
+    ):
+        raise reader.fail(
+            (*path, "activity"),
+            f"'lifecycle.activity' is {activity!r}",
+            f"list one or more of {', '.join(allowed)}",
+        )
+    days = {
+        key: reader.number(raw, path, key, getattr(d, key), 1, True)
+        for key in ("new_days", "dormant_after_days", "churned_after_days", "reactivated_days")
+    }
     if days["churned_after_days"] <= days["dormant_after_days"]:
-        raise reader.fail((*path, "churned_after_days"),
-                          "'lifecycle.churned_after_days' must be greater than dormant_after_days",
-                          f"e.g. churned_after_days: {days['dormant_after_days'] * 3}")
+        raise reader.fail(
+            (*path, "churned_after_days"),
+            "'lifecycle.churned_after_days' must be greater than dormant_after_days",
+            f"e.g. churned_after_days: {days['dormant_after_days'] * 3}",
+        )
     return LifecycleConfig(activity=tuple(activity), **days)
 
 
-def _tiers(reader: _Reader, data: object, path: Path, key: str, default: tuple[Tier, ...],
-           minimum: float) -> tuple[Tier, ...]:
+def _tiers(
+    reader: _Reader, data: object, path: Path, key: str, default: tuple[Tier, ...], minimum: float
+) -> tuple[Tier, ...]:
     if data is None:
         return default
     if not isinstance(data, list) or not data:
-        raise reader.fail(path, f"'{_dotted(path)}' must be a non-empty list",
-                          f"write items like '- {{name: gold, {key}: 10}}'")
+        raise reader.fail(
+            path,
+            f"'{_dotted(path)}' must be a non-empty list",
+            f"write items like '- {{name: gold, {key}: 10}}'",
+        )
     tiers = []
     for index, item in enumerate(data):
         where = (*path, index)
         raw = reader.mapping(item, where, ("name", key))
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise reader.fail(where, f"'{_dotted(where)}.name' must be a lower-case name",
-                              "use letters, digits and '_', starting with a letter")
+            raise reader.fail(
+                where,
+                f"'{_dotted(where)}.name' must be a lower-case name",
+                "use letters, digits and '_', starting with a letter",
+            )
         if key not in raw:
             raise reader.fail(where, f"tier {name!r} has no '{key}'", f"add '{key}: <number>'")
         tiers.append(Tier(name, reader.number(raw, where, key, 0, minimum, False)))
     ordered = tuple(sorted(tiers, key=lambda tier: -tier.minimum))
     if len({tier.name for tier in ordered}) != len(ordered):
-        raise reader.fail(path, f"'{_dotted(path)}' repeats a tier name", "give each tier its own name")
+        raise reader.fail(
+            path, f"'{_dotted(path)}' repeats a tier name", "give each tier its own name"
+        )
     return ordered
 
 
@@ -220,27 +265,41 @@ def _value(reader: _Reader, data: object) -> ValueConfig:
     raw = reader.mapping(data, path, ("rfm_tiers", "rfm_hysteresis_points", "membership"))
     rfm = _tiers(reader, raw.get("rfm_tiers"), (*path, "rfm_tiers"), "min_score", d.rfm_tiers, 3)
     if rfm[-1].minimum > 3:
-        raise reader.fail((*path, "rfm_tiers"), "no RFM tier covers the lowest score (3)",
-                          "give the last tier 'min_score: 3'")
+        raise reader.fail(
+            (*path, "rfm_tiers"),
+            "no RFM tier covers the lowest score (3)",
+            "give the last tier 'min_score: 3'",
+        )
     member_path: Path = (*path, "membership")
     member = reader.mapping(raw.get("membership"), member_path, ("metric", "tiers", "hysteresis"))
     metric = member.get("metric", d.membership_metric)
     if metric not in VARIABLES or VARIABLES[metric].kind not in (int, float):
-        raise reader.fail((*member_path, "metric"), f"membership metric {metric!r} is not a numeric feature",
-                          "use e.g. monetary or monetary_90d (docs/features.md)")
-    tiers = _tiers(reader, member.get("tiers"), (*member_path, "tiers"), "min",
-                   d.membership_tiers, 0)
+        raise reader.fail(
+            (*member_path, "metric"),
+            f"membership metric {metric!r} is not a numeric feature",
+            "use e.g. monetary or monetary_90d (docs/features.md)",
+        )
+    tiers = _tiers(
+        reader, member.get("tiers"), (*member_path, "tiers"), "min", d.membership_tiers, 0
+    )
     if tiers[-1].minimum > 0:
-        raise reader.fail((*member_path, "tiers"), "no membership tier starts at 0",
-                          "give the lowest tier 'min: 0'")
+        raise reader.fail(
+            (*member_path, "tiers"),
+            "no membership tier starts at 0",
+            "give the lowest tier 'min: 0'",
+        )
     hysteresis = reader.number(member, member_path, "hysteresis", d.membership_hysteresis, 0, False)
     if hysteresis >= 1:
-        raise reader.fail((*member_path, "hysteresis"), "membership hysteresis must be below 1",
-                          "it is a share of the threshold, e.g. 0.1 for 10%")
+        raise reader.fail(
+            (*member_path, "hysteresis"),
+            "membership hysteresis must be below 1",
+            "it is a share of the threshold, e.g. 0.1 for 10%",
+        )
     return ValueConfig(
         rfm_tiers=rfm,
-        rfm_hysteresis_points=reader.number(raw, path, "rfm_hysteresis_points",
-                                            d.rfm_hysteresis_points, 0, True),
+        rfm_hysteresis_points=reader.number(
+            raw, path, "rfm_hysteresis_points", d.rfm_hysteresis_points, 0, True
+        ),
         membership_metric=metric,
         membership_tiers=tiers,
         membership_hysteresis=float(hysteresis),
@@ -251,22 +310,32 @@ def _segments(reader: _Reader, data: object) -> tuple[RuleSegment, ...]:
     if data is None:
         return ()
     if not isinstance(data, list):
-        raise reader.fail(("segments",), "'segments' must be a list",
-                          "write items like '- name: vip' with an 'enter' rule")
+        raise reader.fail(
+            ("segments",),
+            "'segments' must be a list",
+            "write items like '- name: vip' with an 'enter' rule",
+        )
     segments: list[RuleSegment] = []
     for index, item in enumerate(data):
         where: Path = ("segments", index)
         raw = reader.mapping(item, where, ("name", "enter", "exit", "description"))
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise reader.fail(where, f"segment #{index + 1} has no valid 'name' ({name!r})",
-                              "use a lower-case name of letters, digits and '_'")
+            raise reader.fail(
+                where,
+                f"segment #{index + 1} has no valid 'name' ({name!r})",
+                "use a lower-case name of letters, digits and '_'",
+            )
         if any(segment.name == name for segment in segments):
-            raise reader.fail((*where, "name"), f"segment {name!r} is defined twice",
-                              "rename or remove one of them")
+            raise reader.fail(
+                (*where, "name"),
+                f"segment {name!r} is defined twice",
+                "rename or remove one of them",
+            )
         if "enter" not in raw:
-            raise reader.fail(where, f"segment {name!r} has no 'enter' rule",
-                              "add e.g. enter: \"orders_90d >= 3\"")
+            raise reader.fail(
+                where, f"segment {name!r} has no 'enter' rule", 'add e.g. enter: "orders_90d >= 3"'
+            )
         enter = _rule(reader, raw["enter"], (*where, "enter"), name)
         exit_rule = _rule(reader, raw["exit"], (*where, "exit"), name) if "exit" in raw else None
         description = raw.get("description", "")
@@ -278,5 +347,8 @@ def _rule(reader: _Reader, source: object, path: Path, segment: str) -> Rule:
     try:
         return compile_rule(source)  # type: ignore[arg-type]
     except RuleError as exc:
-        raise reader.fail(path, f"segment {segment!r}, rule '{path[-1]}': {exc}",
-                          "see docs/features.md for variables and CEL syntax") from None
+        raise reader.fail(
+            path,
+            f"segment {segment!r}, rule '{path[-1]}': {exc}",
+            "see docs/features.md for variables and CEL syntax",
+        ) from None

@@ -17,6 +17,7 @@ streams.core.errors.InvalidEvent: unknown_type: type 'refund' is not one of clic
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,8 +42,17 @@ UNSUPPORTED_VERSION: Final = "unsupported_version"
 DUPLICATE_EVENT: Final = "duplicate_event_id"
 TOO_LATE: Final = "too_late"
 REJECT_REASONS: Final = (
-    MALFORMED_JSON, NOT_AN_OBJECT, OVERSIZED, MISSING_FIELD, WRONG_TYPE, INVALID_VALUE,
-    UNKNOWN_TYPE, ABSURD_TIMESTAMP, UNSUPPORTED_VERSION, DUPLICATE_EVENT, TOO_LATE,
+    MALFORMED_JSON,
+    NOT_AN_OBJECT,
+    OVERSIZED,
+    MISSING_FIELD,
+    WRONG_TYPE,
+    INVALID_VALUE,
+    UNKNOWN_TYPE,
+    ABSURD_TIMESTAMP,
+    UNSUPPORTED_VERSION,
+    DUPLICATE_EVENT,
+    TOO_LATE,
 )
 
 CLICK_ACTIONS: Final = frozenset(
@@ -157,8 +167,9 @@ def validate_event(data: dict[str, Any]) -> AnyEvent:
     try:
         ts = parse_ts(data["ts"])
     except TimestampError as exc:
-        raise InvalidEvent(WRONG_TYPE if not isinstance(data["ts"], str) else INVALID_VALUE,
-                           f"'ts': {exc}") from None
+        raise InvalidEvent(
+            WRONG_TYPE if not isinstance(data["ts"], str) else INVALID_VALUE, f"'ts': {exc}"
+        ) from None
     if not MIN_TS <= ts < MAX_TS:
         hint = " (it looks like epoch seconds; send milliseconds)" if 0 < ts < 10**11 else ""
         raise InvalidEvent(
@@ -182,9 +193,17 @@ def _decode_click(data: dict[str, Any], event_id: str, user_id: str, ts: int) ->
     else:
         item_id = _required_id(data, "item_id")
     return ClickEvent(
-        "click", event_id, user_id, ts, data, action, item_id,
-        _optional_id(data, "category"), _optional_amount(data, "price"),
-        _optional_id(data, "session_id"), message_id,
+        "click",
+        event_id,
+        user_id,
+        ts,
+        data,
+        action,
+        item_id,
+        _optional_id(data, "category"),
+        _optional_amount(data, "price"),
+        _optional_id(data, "session_id"),
+        message_id,
     )
 
 
@@ -221,11 +240,23 @@ def _decode_purchase(data: dict[str, Any], event_id: str, user_id: str, ts: int)
     total = _amount(data["total"], "total")
     currency = _required_str(data, "currency")
     if len(currency) != 3 or not currency.isalpha():
-        raise InvalidEvent(INVALID_VALUE, f"'currency' must be an ISO-4217 code, got {currency[:16]!r}")
+        raise InvalidEvent(
+            INVALID_VALUE, f"'currency' must be an ISO-4217 code, got {currency[:16]!r}"
+        )
     discount = _optional_amount(data, "discount") or 0.0
     return PurchaseEvent(
-        "purchase", event_id, user_id, ts, data, order_id, items, total, currency.upper(),
-        discount, _optional_id(data, "coupon"), _optional_id(data, "message_id"),
+        "purchase",
+        event_id,
+        user_id,
+        ts,
+        data,
+        order_id,
+        items,
+        total,
+        currency.upper(),
+        discount,
+        _optional_id(data, "coupon"),
+        _optional_id(data, "message_id"),
     )
 
 
@@ -246,7 +277,9 @@ def _decode_line_item(item: object, index: int) -> LineItem:
     price = _amount(item["price"], f"{where}.price")
     quantity = item.get("quantity", 1)
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise InvalidEvent(WRONG_TYPE, f"'{where}.quantity' must be an integer, got {_kind(quantity)}")
+        raise InvalidEvent(
+            WRONG_TYPE, f"'{where}.quantity' must be an integer, got {_kind(quantity)}"
+        )
     if not 1 <= quantity <= 1_000_000:
         raise InvalidEvent(INVALID_VALUE, f"'{where}.quantity' must be between 1 and 1000000")
     return LineItem(item_id, category, price, quantity)
@@ -293,10 +326,12 @@ def _decode_profile(data: dict[str, Any], event_id: str, user_id: str, ts: int) 
     erase = data.get("erase", False)
     if not isinstance(erase, bool):
         raise InvalidEvent(WRONG_TYPE, f"'erase' must be true or false, got {_kind(erase)}")
-    return ProfileEvent("profile", event_id, user_id, ts, data, consent, timezone, attributes, erase)
+    return ProfileEvent(
+        "profile", event_id, user_id, ts, data, consent, timezone, attributes, erase
+    )
 
 
-_DECODERS: Final = {
+_DECODERS: Final[dict[str, Callable[[dict[str, Any], str, str, int], AnyEvent]]] = {
     "click": _decode_click,
     "search": _decode_search,
     "purchase": _decode_purchase,

@@ -28,8 +28,13 @@ TOP_CATEGORIES: Final = 5
 CATEGORY_TAU_MS: Final = 30 * MS_PER_DAY
 # Interest a behaviour shows in a category: a purchase says more than a view.
 CATEGORY_WEIGHTS: Final = {
-    "view": 1.0, "wishlist": 2.0, "add_to_cart": 3.0, "remove_from_cart": 0.0,
-    "campaign_click": 1.0, "search": 1.0, "purchase": 5.0,
+    "view": 1.0,
+    "wishlist": 2.0,
+    "add_to_cart": 3.0,
+    "remove_from_cart": 0.0,
+    "campaign_click": 1.0,
+    "search": 1.0,
+    "purchase": 5.0,
 }
 IPT_ALPHA: Final = 0.3
 MAX_ATTRIBUTES: Final = 32
@@ -149,8 +154,10 @@ class UserFeatures:
         ts = event.ts
         if self.orders and ts > self.last_purchase:
             gap_days = (ts - self.last_purchase) / MS_PER_DAY
-            self.ipt_days = gap_days if self.ipt_days < 0 else (
-                IPT_ALPHA * gap_days + (1.0 - IPT_ALPHA) * self.ipt_days
+            self.ipt_days = (
+                gap_days
+                if self.ipt_days < 0
+                else (IPT_ALPHA * gap_days + (1.0 - IPT_ALPHA) * self.ipt_days)
             )
         self.orders += 1
         self.monetary += event.total

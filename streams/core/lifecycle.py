@@ -53,10 +53,16 @@ def next_due(state: UserState, cfg: LifecycleConfig) -> tuple[int, str, str] | N
     if not current or current == CHURNED:
         return None
     if current == DORMANT:
-        return (state.last_activity + cfg.churned_after_days * MS_PER_DAY, CHURNED,
-                f"inactive for {cfg.churned_after_days} days")
-    due, target, reason = (state.last_activity + cfg.dormant_after_days * MS_PER_DAY, DORMANT,
-                           f"inactive for {cfg.dormant_after_days} days")
+        return (
+            state.last_activity + cfg.churned_after_days * MS_PER_DAY,
+            CHURNED,
+            f"inactive for {cfg.churned_after_days} days",
+        )
+    due, target, reason = (
+        state.last_activity + cfg.dormant_after_days * MS_PER_DAY,
+        DORMANT,
+        f"inactive for {cfg.dormant_after_days} days",
+    )
     if current == NEW:
         matured = state.lifecycle_since + cfg.new_days * MS_PER_DAY
         if matured < due:

@@ -64,8 +64,14 @@ def segment_change(change: Change) -> Output:
     return Output(SEGMENT_CHANGES, change.user_id, value)
 
 
-def dead_letter(raw: bytes, reason: str, detail: str, source: dict[str, Any],
-                user_id: str | None, ts: int | None) -> Output:
+def dead_letter(
+    raw: bytes,
+    reason: str,
+    detail: str,
+    source: dict[str, Any],
+    user_id: str | None,
+    ts: int | None,
+) -> Output:
     """A rejected input: the original bytes, why, and where it came from."""
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     value: dict[str, Any] = {

@@ -18,6 +18,7 @@ Per record, in order:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,8 @@ from streams.core.dedup import DedupWindow
 from streams.core.errors import InvalidEvent
 from streams.core.events import (
     DUPLICATE_EVENT,
+    MAX_TS,
+    MIN_TS,
     TOO_LATE,
     AnyEvent,
     ClickEvent,
@@ -57,6 +60,8 @@ class UserStore(Protocol):
 
     def delete(self, user_id: str) -> None: ...
 
+    def values(self) -> Iterable[UserState]: ...
+
     def __len__(self) -> int: ...
 
 
@@ -74,6 +79,9 @@ class DictStore:
 
     def delete(self, user_id: str) -> None:
         self.users.pop(user_id, None)
+
+    def values(self) -> Iterable[UserState]:
+        return self.users.values()
 
     def __len__(self) -> int:
         return len(self.users)
@@ -122,12 +130,25 @@ class PartitionPipeline:
         """Process one validated event of a user in this partition."""
         if event.ts < self.watermark:
             late_by = (self.watermark - event.ts) // 1000
-            return [self._reject(event, raw, source, TOO_LATE,
-                                 f"event time is {late_by}s behind the watermark "
-                                 f"{format_ts(self.watermark)}")]
+            return [
+                self._reject(
+                    event,
+                    raw,
+                    source,
+                    TOO_LATE,
+                    f"event time is {late_by}s behind the watermark {format_ts(self.watermark)}",
+                )
+            ]
         if self.dedup.seen(event.event_id, event.ts):
-            return [self._reject(event, raw, source, DUPLICATE_EVENT,
-                                 f"event_id {event.event_id!r} was already processed")]
+            return [
+                self._reject(
+                    event,
+                    raw,
+                    source,
+                    DUPLICATE_EVENT,
+                    f"event_id {event.event_id!r} was already processed",
+                )
+            ]
         self.stats.accepted[event.type] += 1
         outputs: list[Output] = []
         if event.ts > self.clock:
@@ -158,7 +179,9 @@ class PartitionPipeline:
         stored = self.store.get(event.user_id)
         state = stored if stored is not None else UserState(event.user_id)
         # `state.due` is the user's earliest pending change; most events come before it.
-        changes = self._catch_up(state, event.ts) if stored is not None and state.due <= event.ts else []
+        changes = (
+            self._catch_up(state, event.ts) if stored is not None and state.due <= event.ts else []
+        )
         if state.lifecycle == EXPIRED:
             state = UserState(event.user_id)  # state ran out its TTL: start afresh
         old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
@@ -171,11 +194,15 @@ class PartitionPipeline:
             self.ranks.replace(old_key, customer_key(state.features))
         new_day = event.ts // MS_PER_DAY != state.value_checked_day
         if event.type != "profile" and (isinstance(event, PurchaseEvent) or new_day):
-            changes.extend(evaluate_value(state, self.ranks, self.config.value, event.ts,
-                                          event.event_id))
+            changes.extend(
+                evaluate_value(state, self.ranks, self.config.value, event.ts, event.event_id)
+            )
         kind = event.action if isinstance(event, ClickEvent) else event.type
-        changes.extend(self._evaluate_rules(state, event.ts, event.event_id,
-                                            None if stored is None else kind, new_day))
+        changes.extend(
+            self._evaluate_rules(
+                state, event.ts, event.event_id, None if stored is None else kind, new_day
+            )
+        )
         state.touched = max(state.touched, event.ts)
         self._schedule(state)
         self.store.put(state)
@@ -197,22 +224,40 @@ class PartitionPipeline:
         self.ranks.replace(customer_key(state.features), None)
         for dimension, value in self._memberships(state):
             self.populations[(dimension, value)] -= 1
-        change = Change(state.user_id, lifecycle.DIMENSION, state.lifecycle, EXPIRED,
-                        f"no events for {self.config.stream.state_ttl_days} days: state removed",
-                        ts, None)
+        change = Change(
+            state.user_id,
+            lifecycle.DIMENSION,
+            state.lifecycle,
+            EXPIRED,
+            f"no events for {self.config.stream.state_ttl_days} days: state removed",
+            ts,
+            None,
+        )
         state.lifecycle = EXPIRED
         return change
 
     @staticmethod
     def _memberships(state: UserState) -> list[tuple[str, str]]:
-        pairs = [(dim, value) for dim, value in (
-            (lifecycle.DIMENSION, state.lifecycle), ("value_tier", state.value_tier),
-            ("membership", state.membership)) if value]
+        pairs = [
+            (dim, value)
+            for dim, value in (
+                (lifecycle.DIMENSION, state.lifecycle),
+                ("value_tier", state.value_tier),
+                ("membership", state.membership),
+            )
+            if value
+        ]
         pairs += [(f"rule:{name}", "in") for name in state.rules]
         return pairs
 
-    def _evaluate_rules(self, state: UserState, now: int, cause: str | None,
-                        kind: str | None = None, new_day: bool = True) -> list[Change]:
+    def _evaluate_rules(
+        self,
+        state: UserState,
+        now: int,
+        cause: str | None,
+        kind: str | None = None,
+        new_day: bool = True,
+    ) -> list[Change]:
         if not self.config.segments:
             return []
         errors: list[str] = []
@@ -239,8 +284,9 @@ class PartitionPipeline:
             outputs.append(segment_change(change))
         return outputs
 
-    def _reject(self, event: AnyEvent, raw: bytes, source: dict[str, Any], reason: str,
-                detail: str) -> Output:
+    def _reject(
+        self, event: AnyEvent, raw: bytes, source: dict[str, Any], reason: str, detail: str
+    ) -> Output:
         self.stats.rejected[reason] += 1
         output = dead_letter(raw, reason, detail, source, event.user_id, event.ts)
         self.stats.count_outputs([output])
@@ -298,6 +344,6 @@ def _salvage(raw: bytes) -> tuple[str | None, int | None]:
         ts: int | None = parse_ts(data.get("ts"))
     except ValueError:
         ts = None
-    if ts is not None and not 0 <= ts < 4_102_444_800_000:
-        ts = None
+    if ts is not None and not MIN_TS <= ts < MAX_TS:
+        ts = None  # an implausible time would only mislead whoever reads the dead letter
     return (user_id[:256] if isinstance(user_id, str) else None), ts

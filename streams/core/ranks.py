@@ -23,7 +23,7 @@ from typing import Final
 class BucketRanks:
     """Counts of values per bucket, with mid-rank queries (share below + half the ties)."""
 
-    __slots__ = ("_bucket", "_size", "_tree", "_counts", "count")
+    __slots__ = ("_bucket", "_counts", "_size", "_tree", "count")
 
     def __init__(self, bucket: Callable[[float], int], size: int) -> None:
         self._bucket = bucket

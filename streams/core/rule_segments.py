@@ -34,9 +34,15 @@ def _affected(rule: Rule, kind: str | None, new_day: bool) -> bool:
     return kind in triggers or (new_day and TIME in triggers)
 
 
-def evaluate_rules(state: UserState, segments: tuple[RuleSegment, ...], now: int,
-                   cause: str | None, errors: list[str], kind: str | None = None,
-                   new_day: bool = True) -> list[Change]:
+def evaluate_rules(
+    state: UserState,
+    segments: tuple[RuleSegment, ...],
+    now: int,
+    cause: str | None,
+    errors: list[str],
+    kind: str | None = None,
+    new_day: bool = True,
+) -> list[Change]:
     """Re-evaluate rule segments that `kind` (None: all) may affect.
 
     Failures are appended to `errors` and leave the membership as it was.

@@ -20,21 +20,54 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Final
 
-import cel  # type: ignore[import-untyped]
+import cel
 
 from streams.core.errors import PulseError
 from streams.core.feature_view import VARIABLES, Value
 from streams.core.state import UserState
 
 # Functions a rule may call: CEL's operators and a few pure built-ins.
-_ALLOWED_FUNCTIONS: Final = frozenset({
-    "_&&_", "_||_", "!_", "-_", "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "_+_", "_-_",
-    "_*_", "_/_", "_%_", "@in", "_?_:_", "size", "contains", "startsWith", "endsWith",
-    "int", "double", "string", "min", "max", "exists", "all", "exists_one", "filter", "map",
-})
+_ALLOWED_FUNCTIONS: Final = frozenset(
+    {
+        "_&&_",
+        "_||_",
+        "!_",
+        "-_",
+        "_==_",
+        "_!=_",
+        "_<_",
+        "_<=_",
+        "_>_",
+        "_>=_",
+        "_+_",
+        "_-_",
+        "_*_",
+        "_/_",
+        "_%_",
+        "@in",
+        "_?_:_",
+        "size",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "int",
+        "double",
+        "string",
+        "min",
+        "max",
+        "exists",
+        "all",
+        "exists_one",
+        "filter",
+        "map",
+    }
+)
 
 _SAMPLE_VALUES: Final[dict[type, list[Value]]] = {
-    int: [0, 3], float: [0.0, 2.5], str: ["", "active"], bool: [False, True],
+    int: [0, 3],
+    float: [0.0, 2.5],
+    str: ["", "active"],
+    bool: [False, True],
     list: [[], ["shoes", "bags"]],
 }
 
@@ -60,8 +93,8 @@ class Rule:
         """True when the rule holds; raises RuleError if it fails at run time."""
         try:
             result = self.program.execute(self.context(state, now))
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise RuleError(f"rule {self.source!r} failed: {exc}") from None
+        except Exception as exc:
+            raise RuleError(f"rule {self.source!r} failed: {_first_line(exc)}") from None
         if not isinstance(result, bool):
             raise RuleError(f"rule {self.source!r} gave {result!r}, not true/false")
         return result
@@ -96,7 +129,12 @@ def _check_on_samples(rule: Rule) -> None:
         context = {name: _SAMPLE_VALUES[VARIABLES[name].kind][index] for name in rule.variables}
         try:
             result = rule.program.execute(context)
-        except (RuntimeError, TypeError, ValueError) as exc:
+        except ArithmeticError as exc:
+            raise RuleError(
+                f"fails with {context}: {_first_line(exc)} "
+                "(guard divisions, e.g. 'orders > 0 && monetary / double(orders) > 50.0')"
+            ) from None
+        except Exception as exc:
             raise RuleError(
                 f"cannot evaluate with {context}: {_first_line(exc)} "
                 "(CEL does not mix int and double in arithmetic: write 2.0, or double(x))"

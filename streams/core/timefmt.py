@@ -33,7 +33,9 @@ def parse_ts(value: object) -> int:
     streams.core.timefmt.TimestampError: timestamp '2017-11-25T10:00:00' has no UTC offset; add 'Z' or '+HH:MM'
     """
     if isinstance(value, bool):
-        raise TimestampError("timestamp must be an ISO-8601 string or epoch milliseconds, not a boolean")
+        raise TimestampError(
+            "timestamp must be an ISO-8601 string or epoch milliseconds, not a boolean"
+        )
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -53,8 +55,10 @@ def parse_ts(value: object) -> int:
         raise TimestampError(f"timestamp {value!r} is not ISO-8601") from None
     if parsed.tzinfo is None:
         raise TimestampError(f"timestamp {value!r} has no UTC offset; add 'Z' or '+HH:MM'")
-    return int(parsed.timestamp() * 1000) if parsed.microsecond % 1000 else (
-        int(parsed.timestamp()) * 1000 + parsed.microsecond // 1000
+    return (
+        int(parsed.timestamp() * 1000)
+        if parsed.microsecond % 1000
+        else (int(parsed.timestamp()) * 1000 + parsed.microsecond // 1000)
     )
 
 

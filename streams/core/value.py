@@ -55,7 +55,7 @@ def customer_key(features: UserFeatures) -> CustomerKey | None:
 class PopulationRanks:
     """Live distributions of recency, frequency and monetary value over customers."""
 
-    __slots__ = ("recency", "frequency", "monetary")
+    __slots__ = ("frequency", "monetary", "recency")
 
     def __init__(self) -> None:
         self.recency = BucketRanks(recency_bucket, RECENCY_BUCKETS)
@@ -75,12 +75,18 @@ class PopulationRanks:
             self.monetary.add(new[2])
 
     def scores(self, key: CustomerKey) -> tuple[int, int, int]:
-        return (quintile(self.recency.midrank(key[0])), quintile(self.frequency.midrank(key[1])),
-                quintile(self.monetary.midrank(key[2])))
+        return (
+            quintile(self.recency.midrank(key[0])),
+            quintile(self.frequency.midrank(key[1])),
+            quintile(self.monetary.midrank(key[2])),
+        )
 
     def to_dict(self) -> dict[str, dict[str, int]]:
-        return {"recency": self.recency.to_dict(), "frequency": self.frequency.to_dict(),
-                "monetary": self.monetary.to_dict()}
+        return {
+            "recency": self.recency.to_dict(),
+            "frequency": self.frequency.to_dict(),
+            "monetary": self.monetary.to_dict(),
+        }
 
     def load(self, data: dict[str, dict[str, int]]) -> None:
         self.recency.load(data.get("recency", {}))
@@ -88,8 +94,9 @@ class PopulationRanks:
         self.monetary.load(data.get("monetary", {}))
 
 
-def tier_with_hysteresis(value: float, current: str, tiers: tuple[Tier, ...],
-                         floor: Callable[[Tier], float]) -> str:
+def tier_with_hysteresis(
+    value: float, current: str, tiers: tuple[Tier, ...], floor: Callable[[Tier], float]
+) -> str:
     """The tier for `value` (tiers best first); leaving `current` downwards needs value < floor."""
     plain = next((tier.name for tier in tiers if value >= tier.minimum), tiers[-1].name)
     names = [tier.name for tier in tiers]
@@ -99,8 +106,9 @@ def tier_with_hysteresis(value: float, current: str, tiers: tuple[Tier, ...],
     return plain if value < floor(held) else current
 
 
-def evaluate_value(state: UserState, ranks: PopulationRanks, cfg: ValueConfig, now: int,
-                   cause: str | None) -> list[Change]:
+def evaluate_value(
+    state: UserState, ranks: PopulationRanks, cfg: ValueConfig, now: int, cause: str | None
+) -> list[Change]:
     """Re-score the user's RFM tier and membership; returns the changes."""
     changes: list[Change] = []
     key = customer_key(state.features)
@@ -113,26 +121,41 @@ def evaluate_value(state: UserState, ranks: PopulationRanks, cfg: ValueConfig, n
     state.rfm = ranks.scores(key)
     score = sum(state.rfm)
     margin = cfg.rfm_hysteresis_points
-    tier = tier_with_hysteresis(score, state.value_tier, cfg.rfm_tiers,
-                                lambda held: held.minimum - margin)
+    tier = tier_with_hysteresis(
+        score, state.value_tier, cfg.rfm_tiers, lambda held: held.minimum - margin
+    )
     if tier != state.value_tier:
         r, f, m = state.rfm
-        changes.append(_change(state, VALUE_DIMENSION, tier,
-                               f"rfm score {score} (r{r} f{f} m{m})", now, cause))
+        changes.append(
+            _change(state, VALUE_DIMENSION, tier, f"rfm score {score} (r{r} f{f} m{m})", now, cause)
+        )
         state.value_tier = tier
     metric = VARIABLES[cfg.membership_metric].compute(state, now)
     assert isinstance(metric, int | float)
     share = cfg.membership_hysteresis
-    member = tier_with_hysteresis(float(metric), state.membership, cfg.membership_tiers,
-                                  lambda held: held.minimum * (1.0 - share))
+    member = tier_with_hysteresis(
+        float(metric),
+        state.membership,
+        cfg.membership_tiers,
+        lambda held: held.minimum * (1.0 - share),
+    )
     if member != state.membership:
-        changes.append(_change(state, MEMBERSHIP_DIMENSION, member,
-                               f"{cfg.membership_metric} {metric:.2f}", now, cause))
+        changes.append(
+            _change(
+                state,
+                MEMBERSHIP_DIMENSION,
+                member,
+                f"{cfg.membership_metric} {metric:.2f}",
+                now,
+                cause,
+            )
+        )
         state.membership = member
     return changes
 
 
-def _change(state: UserState, dimension: str, new: str, reason: str, ts: int,
-            cause: str | None) -> Change:
+def _change(
+    state: UserState, dimension: str, new: str, reason: str, ts: int, cause: str | None
+) -> Change:
     old = state.value_tier if dimension == VALUE_DIMENSION else state.membership
     return Change(state.user_id, dimension, old, new, reason, ts, cause)

@@ -8,11 +8,26 @@ import random
 from dataclasses import dataclass
 
 CATEGORY_NAMES = (
-    "electronics.audio", "electronics.phones", "electronics.laptops", "appliances.kitchen",
-    "appliances.cleaning", "apparel.shoes", "apparel.dresses", "apparel.jackets",
-    "beauty.skincare", "beauty.fragrance", "home.furniture", "home.decor", "sports.fitness",
-    "sports.outdoor", "toys.kids", "books.fiction", "books.cooking", "grocery.coffee",
-    "garden.tools", "auto.accessories",
+    "electronics.audio",
+    "electronics.phones",
+    "electronics.laptops",
+    "appliances.kitchen",
+    "appliances.cleaning",
+    "apparel.shoes",
+    "apparel.dresses",
+    "apparel.jackets",
+    "beauty.skincare",
+    "beauty.fragrance",
+    "home.furniture",
+    "home.decor",
+    "sports.fitness",
+    "sports.outdoor",
+    "toys.kids",
+    "books.fiction",
+    "books.cooking",
+    "grocery.coffee",
+    "garden.tools",
+    "auto.accessories",
 )
 
 
@@ -33,8 +48,11 @@ class Catalog:
         for index, category in enumerate(self.categories):
             median = rng.choice((8.0, 15.0, 30.0, 60.0, 150.0, 400.0))
             self.items[category] = [
-                Item(f"i{index:02d}{number:04d}", category,
-                     round(max(0.5, rng.lognormvariate(0.0, 0.6) * median), 2))
+                Item(
+                    f"i{index:02d}{number:04d}",
+                    category,
+                    round(max(0.5, rng.lognormvariate(0.0, 0.6) * median), 2),
+                )
                 for number in range(items_per_category)
             ]
         weights = [1.0 / (rank + 1) for rank in range(items_per_category)]

@@ -19,12 +19,30 @@ from streams.core.timefmt import MS_PER_DAY, MS_PER_HOUR, format_ts
 from streams.simulator.catalog import Catalog
 from streams.simulator.personas import PERSONAS, Persona
 
-TIMEZONES = (("Europe/London", 0), ("Europe/Berlin", 1), ("America/New_York", -5),
-             ("America/Los_Angeles", -8), ("Asia/Tokyo", 9), ("Australia/Sydney", 10))
+TIMEZONES = (
+    ("Europe/London", 0),
+    ("Europe/Berlin", 1),
+    ("America/New_York", -5),
+    ("America/Los_Angeles", -8),
+    ("Asia/Tokyo", 9),
+    ("Australia/Sydney", 10),
+)
 # Local hour-of-day weights: quiet nights, a lunch bump, busy evenings.
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 6, 8, 7, 5, 5, 5, 6, 8, 10, 11, 10, 7, 3)
-QUERIES = ("shoes", "wireless headphones", "coffee beans", "gift", "sale", "dress",
-           "laptop stand", "yoga mat", "face cream", "lego", "garden hose", "phone case")
+QUERIES = (
+    "shoes",
+    "wireless headphones",
+    "coffee beans",
+    "gift",
+    "sale",
+    "dress",
+    "laptop stand",
+    "yoga mat",
+    "face cream",
+    "lego",
+    "garden hose",
+    "phone case",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +53,12 @@ class GroundTruth:
     churn_ts: int | None  # after this event time the user never comes back
 
     def to_dict(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "persona": self.persona,
-                "signup_ts": format_ts(self.signup_ts),
-                "churn_ts": None if self.churn_ts is None else format_ts(self.churn_ts)}
+        return {
+            "user_id": self.user_id,
+            "persona": self.persona,
+            "signup_ts": format_ts(self.signup_ts),
+            "churn_ts": None if self.churn_ts is None else format_ts(self.churn_ts),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,23 +108,40 @@ class UserSimulation:
     def _event(self, kind: str, ts: int, **fields: Any) -> tuple[int, str, dict[str, Any]]:
         self.counter += 1
         event_id = f"sim-{self.user_id}-{self.counter}"
-        return ts, event_id, {"type": kind, "event_id": event_id, "user_id": self.user_id,
-                              "ts": format_ts(ts), **fields}
+        return (
+            ts,
+            event_id,
+            {
+                "type": kind,
+                "event_id": event_id,
+                "user_id": self.user_id,
+                "ts": format_ts(ts),
+                **fields,
+            },
+        )
 
     def events(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         rng = self.rng
-        yield self._event("profile", self.signup_ts,
-                          consent={"email": rng.random() < 0.8, "sms": rng.random() < 0.3,
-                                   "push": rng.random() < 0.5},
-                          timezone=self.timezone,
-                          attributes={"age_band": rng.choice(("18-24", "25-34", "35-44",
-                                                              "45-54", "55+")),
-                                      "region": self.timezone.split("/")[0].lower(),
-                                      "signup_ts": format_ts(self.signup_ts)})
+        yield self._event(
+            "profile",
+            self.signup_ts,
+            consent={
+                "email": rng.random() < 0.8,
+                "sms": rng.random() < 0.3,
+                "push": rng.random() < 0.5,
+            },
+            timezone=self.timezone,
+            attributes={
+                "age_band": rng.choice(("18-24", "25-34", "35-44", "45-54", "55+")),
+                "region": self.timezone.split("/")[0].lower(),
+                "signup_ts": format_ts(self.signup_ts),
+            },
+        )
         end_ms = self.spec.start_ms + self.spec.days * MS_PER_DAY
         day_start = self.signup_ts - (self.signup_ts - self.spec.start_ms) % MS_PER_DAY
-        unsubscribe_at = (self.signup_ts + int(rng.uniform(5, 200) * MS_PER_DAY)
-                          if rng.random() < 0.03 else None)
+        unsubscribe_at = (
+            self.signup_ts + int(rng.uniform(5, 200) * MS_PER_DAY) if rng.random() < 0.03 else None
+        )
         last_ts = self.signup_ts
         while day_start < end_ms:
             if unsubscribe_at is not None and unsubscribe_at < day_start + MS_PER_DAY:
@@ -156,42 +194,89 @@ class UserSimulation:
             for _ in range(1 + int(rng.random() < 0.4)):
                 ts += int(rng.uniform(5_000, 40_000))
                 empty = rng.random() < persona.no_result_prob
-                yield self._event("search", ts, query=rng.choice(QUERIES),
-                                  results=0 if empty else rng.randint(1, 240),
-                                  category=rng.choice(self.favourites) if rng.random() < 0.5 else None)
+                yield self._event(
+                    "search",
+                    ts,
+                    query=rng.choice(QUERIES),
+                    results=0 if empty else rng.randint(1, 240),
+                    category=rng.choice(self.favourites) if rng.random() < 0.5 else None,
+                )
         for _ in range(1 + _poisson(rng, max(0.0, persona.views_per_visit - 1.0))):
             ts += int(rng.uniform(8_000, 120_000))
-            category = (rng.choice(self.favourites) if rng.random() < 0.75
-                        else rng.choice(self.catalog.categories))
+            category = (
+                rng.choice(self.favourites)
+                if rng.random() < 0.75
+                else rng.choice(self.catalog.categories)
+            )
             item = self.catalog.pick(rng, category)
             price = round(item.price * persona.price_scale, 2)
-            yield self._event("click", ts, action="view", item_id=item.item_id,
-                              category=category, price=price, session_id=session_id)
+            yield self._event(
+                "click",
+                ts,
+                action="view",
+                item_id=item.item_id,
+                category=category,
+                price=price,
+                session_id=session_id,
+            )
             if rng.random() < persona.cart_prob:
                 ts += int(rng.uniform(3_000, 30_000))
                 cart.append((item.item_id, category, price))
-                yield self._event("click", ts, action="add_to_cart", item_id=item.item_id,
-                                  category=category, price=price, session_id=session_id)
+                yield self._event(
+                    "click",
+                    ts,
+                    action="add_to_cart",
+                    item_id=item.item_id,
+                    category=category,
+                    price=price,
+                    session_id=session_id,
+                )
             elif rng.random() < 0.03:
                 ts += int(rng.uniform(2_000, 10_000))
-                yield self._event("click", ts, action="wishlist", item_id=item.item_id,
-                                  category=category, price=price, session_id=session_id)
+                yield self._event(
+                    "click",
+                    ts,
+                    action="wishlist",
+                    item_id=item.item_id,
+                    category=category,
+                    price=price,
+                    session_id=session_id,
+                )
         if cart and rng.random() < 0.1:
             item_id, category, price = cart.pop()
             ts += int(rng.uniform(3_000, 30_000))
-            yield self._event("click", ts, action="remove_from_cart", item_id=item_id,
-                              category=category, price=price, session_id=session_id)
+            yield self._event(
+                "click",
+                ts,
+                action="remove_from_cart",
+                item_id=item_id,
+                category=category,
+                price=price,
+                session_id=session_id,
+            )
         if cart and rng.random() < persona.purchase_prob:
             yield self._purchase(ts + int(rng.uniform(20_000, 180_000)), cart)
 
-    def _purchase(self, ts: int, cart: list[tuple[str, str, float]]) -> tuple[int, str, dict[str, Any]]:
+    def _purchase(
+        self, ts: int, cart: list[tuple[str, str, float]]
+    ) -> tuple[int, str, dict[str, Any]]:
         rng = self.rng
         self.orders += 1
-        items = [{"item_id": item_id, "category": category, "price": price,
-                  "quantity": 1 + int(rng.random() < 0.15)} for item_id, category, price in cart]
+        items: list[dict[str, Any]] = [
+            {
+                "item_id": item_id,
+                "category": category,
+                "price": price,
+                "quantity": 1 + int(rng.random() < 0.15),
+            }
+            for item_id, category, price in cart
+        ]
         gross = sum(item["price"] * item["quantity"] for item in items)
-        fields: dict[str, Any] = {"order_id": f"o-{self.user_id}-{self.orders}", "items": items,
-                                  "currency": "EUR"}
+        fields: dict[str, Any] = {
+            "order_id": f"o-{self.user_id}-{self.orders}",
+            "items": items,
+            "currency": "EUR",
+        }
         if rng.random() < self.persona.discount_prob:
             discount = round(gross * rng.choice((0.05, 0.1, 0.15, 0.2, 0.3)), 2)
             fields["discount"] = discount

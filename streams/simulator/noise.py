@@ -7,8 +7,15 @@ from typing import Any
 
 import orjson
 
-NOISE_KINDS = ("malformed_json", "missing_field", "wrong_type", "unknown_type",
-               "absurd_timestamp", "duplicate_event_id", "not_an_object")
+NOISE_KINDS = (
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "unknown_type",
+    "absurd_timestamp",
+    "duplicate_event_id",
+    "not_an_object",
+)
 
 
 def bad_record(rng: random.Random, good: dict[str, Any], good_line: bytes) -> tuple[str, bytes]:

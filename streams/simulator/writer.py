@@ -7,7 +7,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import orjson
 
@@ -25,12 +25,16 @@ def truth_path(log_path: Path) -> Path:
 
 def open_text_out(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
-        return gzip.open(path, "wb", compresslevel=5)
+        return cast(IO[bytes], gzip.open(path, "wb", compresslevel=5))
     return path.open("wb")
 
 
-def write_simulation(path: Path, spec: SimulationSpec, bad_rate: float = 0.0,
-                     progress: Callable[[int], None] | None = None) -> Counter[str]:
+def write_simulation(
+    path: Path,
+    spec: SimulationSpec,
+    bad_rate: float = 0.0,
+    progress: Callable[[int], None] | None = None,
+) -> Counter[str]:
     """Write the log; returns counts by event type (and `bad:<reason>` for injected noise)."""
     events, users = simulate(spec)
     noise_rng = random.Random(f"noise:{spec.seed}")

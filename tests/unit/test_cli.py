@@ -1,0 +1,73 @@
+"""The commands a user meets first: simulate, then replay; twice gives the same bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.cli.main import main
+from streams.core.outputs import OUTPUT_TOPICS
+
+
+def test_simulate_then_replay_twice_gives_byte_identical_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "sim.jsonl.gz"
+    assert (
+        main(
+            [
+                "simulate",
+                "--users",
+                "120",
+                "--days",
+                "45",
+                "--seed",
+                "9",
+                "--bad-rate",
+                "0.01",
+                "--out",
+                str(log),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert main(["replay", str(log), "--out", str(tmp_path / "one")]) == 0
+    shown = capsys.readouterr().out
+    for heading in ("Events by type", "Rejected by reason", "Segment populations", "events/s"):
+        assert heading in shown
+    assert main(["replay", str(log), "--out", str(tmp_path / "two"), "--quiet"]) == 0
+    for topic in OUTPUT_TOPICS:
+        one = (tmp_path / "one" / f"{topic}.jsonl").read_bytes()
+        assert one == (tmp_path / "two" / f"{topic}.jsonl").read_bytes(), topic
+    summary = orjson.loads((tmp_path / "one" / "summary.json").read_bytes())
+    assert summary["records"] == summary["accepted"] + sum(summary["rejected_by_reason"].values())
+    assert summary["outputs_by_topic"]["dead-letters"] == sum(
+        summary["rejected_by_reason"].values()
+    )
+    assert summary["segment_populations"]["lifecycle"]
+    assert (tmp_path / "one" / "segment-changes.jsonl").stat().st_size > 0
+
+
+def test_a_bad_config_is_a_clear_message_and_a_non_zero_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "one.jsonl"
+    log.write_text(
+        '{"type":"search","event_id":"e","user_id":"u","ts":1767225600000,'
+        '"query":"q","results":1}\n'
+    )
+    config = tmp_path / "bad.yaml"
+    config.write_text('segments:\n  - name: vip\n    enter: "monetary >> 3"\n')
+    assert main(["replay", str(log), "--out", str(tmp_path / "o"), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}:3" in err and "vip" in err and "what to do" in err
+
+
+def test_a_missing_log_says_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")]) == 2
+    assert "pulse simulate" in capsys.readouterr().err
