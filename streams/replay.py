@@ -19,6 +19,7 @@ from streams import __version__
 from streams.core.config import PulseConfig
 from streams.core.outputs import OUTPUT_TOPICS, encode
 from streams.core.pipeline import Pipeline
+from streams.core.timefmt import format_ts
 from streams.logfile import LogReader
 
 SUMMARY_FILE = "summary.json"
@@ -56,7 +57,9 @@ class ReplayResult:
             "users_expired": stats.users_expired,
             "rule_errors": stats.rule_errors,
             "last_rule_error": stats.last_rule_error or None,
-            "watermarks": [p.watermark if p.clock > 0 else None for p in self.pipeline.partitions],
+            "watermarks": [
+                format_ts(p.watermark) if p.clock > 0 else None for p in self.pipeline.partitions
+            ],
             "seconds": round(self.seconds, 3),
             "records_per_second": round(self.records_per_second, 1),
         }
