@@ -34,7 +34,7 @@ class StreamConfig:
     partitions: int = 4
     allowed_lateness_minutes: int = 60
     max_event_bytes: int = 65_536
-    dedup_max_ids: int = 1_000_000
+    dedup_ids_per_user: int = 64
     state_ttl_days: int = 400
 
 
@@ -192,7 +192,9 @@ def _stream(reader: _Reader, data: object) -> StreamConfig:
             raw, path, "allowed_lateness_minutes", d.allowed_lateness_minutes, 0, True
         ),
         max_event_bytes=reader.number(raw, path, "max_event_bytes", d.max_event_bytes, 256, True),
-        dedup_max_ids=reader.number(raw, path, "dedup_max_ids", d.dedup_max_ids, 1, True),
+        dedup_ids_per_user=reader.number(
+            raw, path, "dedup_ids_per_user", d.dedup_ids_per_user, 1, True
+        ),
         state_ttl_days=reader.number(raw, path, "state_ttl_days", d.state_ttl_days, 1, True),
     )
 

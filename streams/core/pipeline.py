@@ -27,7 +27,7 @@ import orjson
 from streams.core import lifecycle
 from streams.core.changes import Change
 from streams.core.config import PulseConfig
-from streams.core.dedup import DedupWindow
+from streams.core.dedup import remember
 from streams.core.errors import InvalidEvent
 from streams.core.events import (
     DUPLICATE_EVENT,
@@ -117,7 +117,7 @@ class PartitionPipeline:
         self.lateness = config.stream.allowed_lateness_minutes * MS_PER_MINUTE
         self.ttl = config.stream.state_ttl_days * MS_PER_DAY
         self.activity = frozenset(config.lifecycle.activity)
-        self.dedup = DedupWindow(config.stream.dedup_max_ids)
+        self.dedup_cap = config.stream.dedup_ids_per_user
         self.due = DueIndex()
         self.ranks = PopulationRanks()
         self.populations: Counter[tuple[str, str]] = Counter()
@@ -139,7 +139,9 @@ class PartitionPipeline:
                     f"event time is {late_by}s behind the watermark {format_ts(self.watermark)}",
                 )
             ]
-        if self.dedup.seen(event.event_id, event.ts):
+        before = self.store.get(event.user_id)
+        state = before if before is not None else UserState(event.user_id)
+        if remember(state.recent_ids, event.event_id, event.ts, self.watermark, self.dedup_cap):
             return [
                 self._reject(
                     event,
@@ -153,9 +155,14 @@ class PartitionPipeline:
         outputs: list[Output] = []
         if event.ts > self.clock:
             self.clock = event.ts
-            self.dedup.prune(self.watermark)
             outputs.extend(self.advance(self.watermark))
-        outputs.extend(self._apply(event))
+        # Advancing may have changed this very user, or expired and removed them.
+        stored = self.store.get(event.user_id)
+        if stored is not None:
+            state = stored
+        elif before is not None:
+            state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
+        outputs.extend(self._apply(event, stored, state))
         self.stats.count_outputs(outputs)
         return outputs
 
@@ -175,15 +182,28 @@ class PartitionPipeline:
             outputs.extend(self._record(changes))
         return outputs
 
-    def _apply(self, event: AnyEvent) -> list[Output]:
-        stored = self.store.get(event.user_id)
-        state = stored if stored is not None else UserState(event.user_id)
+    def rebuild(self, states: Iterable[UserState]) -> None:
+        """Restore partition state from stored users (after a restart or rebalance).
+
+        Everything partition-wide is derived from the users: the clock (their latest event
+        time), the population ranks, the due-time index and the segment populations.
+        """
+        for state in states:
+            self.clock = max(self.clock, state.touched)
+            self.ranks.replace(None, customer_key(state.features))
+            for membership in self._memberships(state):
+                self.populations[membership] += 1
+            if state.due:
+                self.due.schedule(state.user_id, state.due)
+
+    def _apply(self, event: AnyEvent, stored: UserState | None, state: UserState) -> list[Output]:
         # `state.due` is the user's earliest pending change; most events come before it.
         changes = (
             self._catch_up(state, event.ts) if stored is not None and state.due <= event.ts else []
         )
         if state.lifecycle == EXPIRED:
-            state = UserState(event.user_id)  # state ran out its TTL: start afresh
+            # The state ran out its TTL: start afresh, remembering only this event's id.
+            state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
         old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
         state.features.update(event)
         if event.type in self.activity:

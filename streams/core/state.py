@@ -31,6 +31,7 @@ class UserState:
     rules: list[str] = field(default_factory=list)
     touched: int = 0
     due: int = 0
+    recent_ids: list[tuple[int, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +47,7 @@ class UserState:
             "rules": list(self.rules),
             "touched": self.touched,
             "due": self.due,
+            "recent_ids": [[ts, event_id] for ts, event_id in self.recent_ids],
         }
 
     @classmethod
@@ -64,4 +66,5 @@ class UserState:
             rules=list(data.get("rules", [])),
             touched=data.get("touched", 0),
             due=data.get("due", 0),
+            recent_ids=[(int(ts), str(event_id)) for ts, event_id in data.get("recent_ids", [])],
         )
