@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
 from streams import __version__
-from streams.cli import bench_cmd, replay_cmd, simulate_cmd
+from streams.cli import bench_cmd, replay_cmd, simulate_cmd, tail_cmd, worker_cmd
 from streams.cli.render import fail
 from streams.core.errors import ConfigError
 
@@ -22,11 +23,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     simulate_cmd.register(commands)
     replay_cmd.register(commands)
+    worker_cmd.register(commands)
+    tail_cmd.register(commands)
     bench_cmd.register(commands)
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SIGTERM ends the command like Ctrl-C does, so `with` blocks stop what they started.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

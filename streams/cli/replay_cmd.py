@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,22 @@ def register(commands: Any) -> None:
         "Writes one JSONL file per output topic, and summary.json, to --out.",
     )
     parser.add_argument("log", type=Path, help="events.jsonl or events.jsonl.gz")
-    parser.add_argument("--out", type=Path, default=Path("out"), help="output directory")
+    parser.add_argument(
+        "--out", type=Path, default=Path("out"), help="output directory (in-process replay)"
+    )
+    parser.add_argument(
+        "--broker",
+        default=None,
+        help="kafka://HOST:PORT: produce the log onto the input topics instead",
+    )
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="with --broker: replay event-time gaps N times faster (e.g. 60)",
+    )
+    pace.add_argument("--max", action="store_true", help="with --broker: as fast as possible")
     parser.add_argument(
         "--config",
         type=Path,
@@ -37,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             "make one with: pulse simulate --out sim.jsonl.gz",
         )
     config = load_config(args.config)
+    if args.broker:
+        return produce(args, config)
     with byte_progress(f"replaying {args.log.name}", enabled=not args.quiet) as update:
         result = replay_to_dir(args.log, args.out, config, update)
     if not args.quiet:
@@ -44,4 +62,35 @@ def run(args: argparse.Namespace) -> int:
             console.print(table)
             console.print()
     console.print(f"outputs in {args.out}/ (summary.json has the figures above)")
+    return 0
+
+
+def produce(args: argparse.Namespace, config: Any) -> int:
+    from streams.cli.render import counts_table
+    from streams.producer import produce_log
+    from streams.settings import Settings
+    from streams.topic_admin import ensure_topics
+    from streams.worker.kafka_clients import aiokafka_options
+
+    if args.speed is not None and args.speed <= 0:
+        return fail("--speed must be above 0", "e.g. --speed 60 replays an hour per minute")
+    settings = Settings.from_env().override(broker=args.broker)
+    options = aiokafka_options(settings)
+
+    async def main(update: Any) -> Any:
+        await ensure_topics(options, config.stream.partitions, config.source, settings.topic_prefix)
+        return await produce_log(
+            args.log,
+            options,
+            None if args.max else args.speed,
+            update,
+            prefix=settings.topic_prefix,
+        )
+
+    with byte_progress(f"producing {args.log.name}", enabled=not args.quiet) as update:
+        try:
+            counts = asyncio.run(main(update))
+        except OSError as exc:
+            return fail(f"cannot reach the broker at {args.broker}: {exc}")
+    console.print(counts_table(f"Produced to {args.broker}", dict(counts), "topic"))
     return 0

@@ -335,7 +335,7 @@ class Pipeline:
             event = decode_event(raw, self.max_bytes)
         except InvalidEvent as exc:
             self.stats.rejected[exc.reason] += 1
-            user_id, ts = _salvage(raw)
+            user_id, ts = salvage(raw)
             output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts)
             self.stats.count_outputs([output])
             return [output]
@@ -351,7 +351,7 @@ class Pipeline:
         return sum(len(partition.store) for partition in self.partitions)
 
 
-def _salvage(raw: bytes) -> tuple[str | None, int | None]:
+def salvage(raw: bytes) -> tuple[str | None, int | None]:
     """Best-effort user id and event time of a rejected record, for the dead letter."""
     try:
         data = orjson.loads(raw)

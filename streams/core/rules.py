@@ -93,7 +93,7 @@ class Rule:
         """True when the rule holds; raises RuleError if it fails at run time."""
         try:
             result = self.program.execute(self.context(state, now))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the evaluator raises is this rule's error
             raise RuleError(f"rule {self.source!r} failed: {_first_line(exc)}") from None
         if not isinstance(result, bool):
             raise RuleError(f"rule {self.source!r} gave {result!r}, not true/false")
@@ -134,7 +134,7 @@ def _check_on_samples(rule: Rule) -> None:
                 f"fails with {context}: {_first_line(exc)} "
                 "(guard divisions, e.g. 'orders > 0 && monetary / double(orders) > 50.0')"
             ) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - report any evaluator failure at start-up
             raise RuleError(
                 f"cannot evaluate with {context}: {_first_line(exc)} "
                 "(CEL does not mix int and double in arithmetic: write 2.0, or double(x))"

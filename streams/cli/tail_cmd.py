@@ -1,0 +1,76 @@
+"""`pulse tail TOPIC`: print output events as they arrive."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from streams.cli.render import console, fail
+from streams.core.topics import ALL_TOPICS
+from streams.settings import Settings
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("tail", help="print events from a topic as they arrive")
+    parser.add_argument("topic", choices=ALL_TOPICS)
+    parser.add_argument("--broker", default=None, help="kafka://HOST:PORT (default: $PULSE_BROKER)")
+    parser.add_argument("--from-beginning", action="store_true")
+    parser.add_argument("--limit", type=int, default=0, help="stop after N events (0: never)")
+    parser.set_defaults(run=run)
+
+
+def describe(value: bytes) -> str:
+    """One readable line per event; anything that is not JSON is shown as it is."""
+    try:
+        event = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value.decode("utf-8", "replace")
+    if not isinstance(event, dict):
+        return value.decode("utf-8", "replace")
+    kind = event.get("type")
+    if kind == "segment_change":
+        return (
+            f"{event['ts']}  {event['user_id']:<12} {event['dimension']}: "
+            f"{event['from']} → {event['to']}  ({event['reason']})"
+        )
+    if kind == "dead_letter":
+        return (
+            f"{event.get('ts')}  {event.get('user_id')}  DEAD {event['reason']}: {event['detail']}"
+        )
+    return orjson.dumps(event).decode()
+
+
+async def _tail(settings: Settings, topic: str, from_beginning: bool, limit: int) -> None:
+    from streams.worker.kafka_clients import aiokafka_options
+
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic),
+        group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        **aiokafka_options(settings),
+    )
+    await consumer.start()
+    shown = 0
+    try:
+        async for record in consumer:
+            console.print(describe(record.value or b""), highlight=False, markup=False)
+            shown += 1
+            if limit and shown >= limit:
+                return
+    finally:
+        await consumer.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env().override(broker=args.broker)
+    if not settings.broker:
+        return fail("no broker given", "pass --broker kafka://HOST:PORT (pulse demo prints it)")
+    try:
+        asyncio.run(_tail(settings, args.topic, args.from_beginning, args.limit))
+    except KeyboardInterrupt:
+        return 0
+    return 0

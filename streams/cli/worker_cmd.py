@@ -1,0 +1,92 @@
+"""`pulse worker`: the Faust worker, on a given Kafka or on the embedded broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from streams.cli.render import console, fail
+from streams.config_loader import load_config
+from streams.settings import Settings
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker",
+        default=None,
+        help="kafka://HOST:PORT (default: $PULSE_BROKER, else the embedded broker)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $PULSE_CONFIG, else the shipped sample)",
+    )
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "worker",
+        help="run the streaming worker (Faust)",
+        description="Consume clicks, searches, purchases and profiles; emit segment changes, "
+        "churn risk, campaign messages and dead letters. Without --broker and "
+        "PULSE_BROKER, starts the embedded development broker first.",
+    )
+    add_connection_options(parser)
+    parser.add_argument("--workdir", type=Path, default=None, help="Faust data directory")
+    parser.add_argument("--app-id", default=None, help="consumer group id (default: pulse)")
+    parser.add_argument("--metrics-port", type=int, default=None)
+    parser.add_argument("--log-level", default=None, help="debug, info, warning (default)")
+    parser.set_defaults(run=run)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().override(
+        broker=getattr(args, "broker", None),
+        config=getattr(args, "config", None),
+        workdir=getattr(args, "workdir", None),
+        app_id=getattr(args, "app_id", None),
+        metrics_port=getattr(args, "metrics_port", None),
+        log_level=getattr(args, "log_level", None),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.broker import BrokerError, EmbeddedBroker
+    from streams.topic_admin import ensure_topics
+    from streams.worker.app import run_worker
+    from streams.worker.kafka_clients import aiokafka_options
+
+    settings = settings_from(args)
+    config = load_config(settings.config)
+    with ExitStack() as stack:
+        if not settings.broker:
+            try:
+                broker = stack.enter_context(EmbeddedBroker().start())
+            except BrokerError as exc:
+                return fail(str(exc))
+            settings = settings.override(broker=broker.url)
+            console.print(f"embedded broker (tansu, memory only) on {broker.url}")
+        try:
+            asyncio.run(
+                ensure_topics(
+                    aiokafka_options(settings),
+                    config.stream.partitions,
+                    config.source,
+                    settings.topic_prefix,
+                )
+            )
+        except OSError as exc:
+            return fail(
+                f"cannot reach the broker at {settings.broker}: {exc}",
+                "check --broker / PULSE_BROKER, or omit both to use the embedded broker",
+            )
+        console.print(
+            f"worker '{settings.app_id}' on {settings.broker} "
+            f"({config.stream.partitions} partitions); Ctrl-C stops it"
+        )
+        return run_worker(settings, config)
+    return 0

@@ -1,0 +1,23 @@
+"""Topic names: where each input type is read from and each output goes.
+
+>>> INPUT_TOPIC_BY_TYPE["purchase"], INPUT_TOPICS
+('purchases', ('clicks', 'searches', 'purchases', 'profiles'))
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from streams.core.outputs import OUTPUT_TOPICS
+
+INPUT_TOPIC_BY_TYPE: Final = {
+    "click": "clicks",
+    "search": "searches",
+    "purchase": "purchases",
+    "profile": "profiles",
+}
+INPUT_TOPICS: Final = tuple(INPUT_TOPIC_BY_TYPE.values())
+# Records whose type cannot be read (malformed JSON, unknown type) still need a home when
+# a log is replayed onto topics: they go to the clicks topic, the busiest input.
+FALLBACK_INPUT_TOPIC: Final = "clicks"
+ALL_TOPICS: Final = INPUT_TOPICS + OUTPUT_TOPICS

@@ -1,0 +1,59 @@
+"""Connection options shared by Faust and the plain aiokafka clients Pulse uses."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from streams.settings import Settings
+
+
+def bootstrap_servers(broker_url: str) -> str:
+    """`kafka://h1:9092;kafka://h2:9092` → `h1:9092,h2:9092`."""
+    hosts = []
+    for part in broker_url.replace(",", ";").split(";"):
+        part = part.strip()
+        if part:
+            hosts.append(part.split("://", 1)[-1])
+    return ",".join(hosts)
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if "SSL" not in settings.security_protocol:
+        return None
+    return ssl.create_default_context(
+        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+    )
+
+
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for AIOKafkaProducer / AIOKafkaConsumer / admin clients."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers(settings.broker_urls()),
+        "security_protocol": settings.security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password
+    return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """Faust's credentials object for the same settings (None for PLAINTEXT)."""
+    import faust
+
+    context = ssl_context(settings)
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None

@@ -1,0 +1,154 @@
+"""Per-partition processing in the worker: merge the input topics, run the core, emit.
+
+Faust delivers records of the four input topics in fetch order. For each partition the
+runtime queues decoded events per topic in a `SourceMerger` and processes them in event
+time order (see streams/core/merge.py). Records are acknowledged only once processed, so
+a record still queued when the worker stops is redelivered, never lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from streams.core.config import PulseConfig
+from streams.core.errors import InvalidEvent
+from streams.core.events import AnyEvent, decode_event
+from streams.core.ids import partition_for
+from streams.core.merge import SourceMerger
+from streams.core.outputs import Output, dead_letter
+from streams.core.pipeline import PartitionPipeline, Stats, salvage
+from streams.core.topics import INPUT_TOPICS
+from streams.worker.store import TableStore, decode_state
+
+
+@dataclass(slots=True)
+class Pending:
+    """A decoded record waiting in the merger, with what is needed to ack and explain it."""
+
+    event: Any  # the Faust event, acked once processed
+    decoded: AnyEvent
+    raw: bytes
+    source: dict[str, Any]
+
+
+class PartitionRuntime:
+    def __init__(self, partition: int, config: PulseConfig, table: Any, stats: Stats) -> None:
+        users: dict[str, Any] = {}
+        partitions = config.stream.partitions
+        for key, value in list(table.data.items()):
+            user_id = key.decode("utf-8") if isinstance(key, bytes) else str(key)
+            if partition_for(user_id, partitions) == partition and value is not None:
+                users[user_id] = decode_state(value)
+        self.store = TableStore(table, partition, users)
+        self.pipeline = PartitionPipeline(partition, config, self.store, stats)
+        self.pipeline.rebuild(self.store.values())
+        self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
+        self.last_offset: dict[str, int] = {}
+
+
+class WorkerRuntime:
+    """State of one worker: a runtime per assigned partition and the shared stats."""
+
+    def __init__(
+        self,
+        config: PulseConfig,
+        table: Any,
+        highwater: Callable[[str, int], int | None],
+        verify: Callable[[int], Awaitable[int]] | None = None,
+    ) -> None:
+        self.config = config
+        self.table = table
+        self.highwater = highwater
+        self.verify = verify
+        self.recovery_repairs = 0
+        self.recovery_seconds = 0.0
+        self.stats = Stats()
+        self.partitions: dict[int, PartitionRuntime] = {}
+        self.rekeyed = 0
+        self.last_event_ms: dict[int, int] = {}
+        self.processed = 0
+        self.started = time.monotonic()
+
+    async def ensure_partition(self, number: int) -> PartitionRuntime:
+        """The runtime of an assigned partition, built from the (verified) table on first use."""
+        runtime = self.partitions.get(number)
+        if runtime is None:
+            began = time.monotonic()
+            if self.verify is not None:
+                self.recovery_repairs += await self.verify(number)
+            runtime = self.partitions[number] = PartitionRuntime(
+                number, self.config, self.table, self.stats
+            )
+            self.recovery_seconds += time.monotonic() - began
+        return runtime
+
+    def forget(self, numbers: set[int]) -> list[Pending]:
+        """Partitions moved away: drop their runtimes; queued records are redelivered."""
+        dropped: list[Pending] = []
+        for number in numbers:
+            runtime = self.partitions.pop(number, None)
+            if runtime is not None:
+                runtime.store.flush()
+                dropped.extend(runtime.merger.clear())
+        return dropped
+
+    def _drained(self, runtime: PartitionRuntime, partition: int) -> Callable[[str], bool]:
+        def drained(topic: str) -> bool:
+            end = self.highwater(topic, partition)
+            if end is None:
+                return True
+            return runtime.last_offset.get(topic, -1) + 1 >= end
+
+        return drained
+
+    def accept(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        event: Any,
+        physical_topic: str | None = None,
+    ) -> tuple[list[Output], list[Pending], Any]:
+        """Take one record. Returns (immediate outputs, processed records, rekey target).
+
+        Immediate outputs are dead letters for undecodable records (acked at once). A
+        valid record whose user belongs to another partition is returned as a rekey
+        target: the caller re-sends it keyed by user id, so it reaches the partition that
+        owns the user's state.
+        """
+        raw = value if value is not None else b""
+        source = {"topic": physical_topic or topic, "partition": partition, "offset": offset}
+        runtime = self.partitions[partition]  # ensure_partition() ran before accept()
+        runtime.last_offset[topic] = offset
+        self.stats.records += 1
+        try:
+            decoded = decode_event(raw, self.config.stream.max_event_bytes)
+        except InvalidEvent as exc:
+            self.stats.rejected[exc.reason] += 1
+            user_id, ts = salvage(raw)
+            output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts)
+            self.stats.count_outputs([output])
+            return [output], [], None
+        owner = partition_for(decoded.user_id, self.config.stream.partitions)
+        if owner != partition:
+            self.rekeyed += 1
+            self.stats.records -= 1  # counted again where it lands
+            return [], [], decoded.user_id
+        runtime.merger.push(topic, decoded.ts, Pending(event, decoded, raw, source))
+        return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
+
+    def process(self, partition: int, pending: Pending) -> list[Output]:
+        runtime = self.partitions[partition]
+        outputs = runtime.pipeline.process(pending.decoded, pending.raw, pending.source)
+        self.processed += 1
+        self.last_event_ms[partition] = runtime.pipeline.clock
+        return outputs
+
+    def flush(self, partition: int) -> int:
+        runtime = self.partitions.get(partition)
+        return runtime.store.flush() if runtime is not None else 0
