@@ -1,12 +1,23 @@
 """The Faust application: topics, the users table, one thin agent and rebalance hooks.
 
 The agent only moves records: it hands each one to the runtime (decode, merge, core),
-sends what comes back, saves changed users, and acks what was processed.
+sends what comes back, saves changed users and their progress, and commits the offsets of
+what was processed. Two Faust 0.15 behaviours lose records, so the worker works around
+them (details in docs/streaming.md):
+
+* Faust clears stream buffers when flow resumes after a rebalance, while a fetch that
+  started before its seek to the committed offsets can still set the read offset past
+  them: the cleared records are then skipped. `PulseApp` keeps the input buffers.
+* Faust's commit logic counts offset "gaps" as acknowledged and commits past records that
+  were acked out of order. The worker never acks through Faust; it commits the processed
+  prefix of each partition itself, after the state it stands for is saved.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from typing import Any
 
 import faust
@@ -16,12 +27,25 @@ from streams.core.config import PulseConfig
 from streams.core.outputs import OUTPUT_TOPICS, Output, encode
 from streams.core.topics import INPUT_TOPICS
 from streams.settings import Settings
+from streams.worker.acks import AckSequencer
 from streams.worker.kafka_clients import aiokafka_options, faust_credentials
 from streams.worker.recovery import read_to_end, repair
 from streams.worker.runtime import WorkerRuntime
 
 log = logging.getLogger("pulse.worker")
 USERS_TABLE = "users"
+
+
+class PulseApp(faust.App):
+    """A Faust app whose input stream buffers survive flow resumption (see module doc)."""
+
+    def FlowControlQueue(self, maxsize: int | None = None, *, clear_on_resume: bool = False) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") == "faust.channels":
+            # A record in the buffer was fetched for the current assignment (older
+            # generations are skipped by the stream); dropping it loses it when Faust's
+            # read offset has already moved past it. Duplicates are ignored downstream.
+            clear_on_resume = False
+        return super().FlowControlQueue(maxsize, clear_on_resume=clear_on_resume)
 
 
 class PulseWorker:
@@ -31,7 +55,7 @@ class PulseWorker:
         self.settings = settings
         self.config = config
         partitions = config.stream.partitions
-        self.app = faust.App(
+        self.app = PulseApp(
             settings.app_id,
             broker=settings.broker_urls(),
             broker_credentials=faust_credentials(settings),
@@ -44,6 +68,9 @@ class PulseWorker:
             broker_commit_interval=settings.commit_interval_s,
             consumer_auto_offset_reset="earliest",
             processing_guarantee="at_least_once",
+            # Records are never acked through Faust (the worker commits its own offsets);
+            # shutdown and rebalances must not wait for acks.
+            stream_wait_empty=False,
             web_enabled=False,
             key_serializer="raw",
             value_serializer="raw",
@@ -65,18 +92,35 @@ class PulseWorker:
             USERS_TABLE, partitions=partitions, key_type=bytes, value_type=bytes
         )
         verify = self._verify_partition if settings.verify_recovery else None
-        self.runtime = WorkerRuntime(config, self.table, self._highwater, verify)
+        self.runtime = WorkerRuntime(config, self.table, self._fetch_state, verify, self._committed)
+        self.acks = AckSequencer()
+        self._uncommitted: dict[TP, int] = {}
+        self._last_commit = time.monotonic()
         self.rebalances = 0
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
-    def _highwater(self, topic: str, partition: int) -> int | None:
+    def _fetch_state(self, topic: str, partition: int) -> tuple[int | None, int | None]:
+        """(highwater, fetch position) of an input partition; (None, None) if unknown."""
         try:
-            value = self.app.consumer.highwater(TP(self.settings.topic(topic), partition))
-        except Exception:  # noqa: BLE001 - unknown yet: do not hold records back for it
-            return None
-        return int(value) if value is not None and value >= 0 else None
+            # Faust does not expose the fetch position; read it from the aiokafka consumer.
+            consumer = self.app.consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
+            state = consumer._subscription.subscription.assignment.state_value(
+                TP(self.settings.topic(topic), partition)
+            )
+        except Exception:  # noqa: BLE001 - not assigned or not started: unknown
+            return None, None
+        if state is None:
+            return None, None
+        position = state.position if state.has_valid_position else None
+        return state.highwater, position
+
+    def _committed(self, topic: str, partition: int) -> int | None:
+        # Faust keeps the group's committed offsets (next offset to read) after each seek.
+        offsets = getattr(self.app.consumer, "_committed_offset", {})
+        value = offsets.get(TP(self.settings.topic(topic), partition))
+        return int(value) if value is not None else None
 
     async def _verify_partition(self, partition: int) -> int:
         topic = self.table.changelog_topic.get_topic_name()
@@ -93,46 +137,80 @@ class PulseWorker:
 
     async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
         self.rebalances += 1
-        self.runtime.forget({tp.partition for tp in revoked if tp.topic in self._logical})
+        moved = {tp.partition for tp in revoked if tp.topic in self._logical}
+        log.info("rebalance: partitions %s revoked", sorted(moved))
+        try:
+            await self._commit(force=True)  # keep the new owner's re-reading short
+        except Exception as exc:  # noqa: BLE001 - at-least-once: a failed commit only re-reads
+            log.warning("commit before revocation failed: %r", exc)
+        self.runtime.forget(moved)
+        self.acks.forget(moved)
 
-    def _emit(self, output: Output) -> None:
-        self.outputs[output.topic].send_soon(
+    async def _emit(self, output: Output) -> None:
+        # Awaited into the producer, never `send_soon`: see TableStore.flush for why.
+        await self.outputs[output.topic].send(
             key=output.key.encode("utf-8"), value=encode(output.value)
         )
+
+    async def _commit(self, force: bool = False) -> None:
+        """Commit the processed prefix of each partition (at most every commit interval)."""
+        now = time.monotonic()
+        if not self._uncommitted or (
+            not force and now - self._last_commit < self.settings.commit_interval_s
+        ):
+            return
+        offsets, self._uncommitted = self._uncommitted, {}
+        self._last_commit = now
+        # Flushes the producer first, so every output and saved state before these
+        # offsets is on the broker; partitions no longer assigned are left out.
+        await self.app.consumer._commit_offsets(offsets)  # type: ignore[attr-defined]
+
+    def _assigned(self, message: Any) -> bool:
+        return bool(message.tp in self.app.consumer.assignment())
 
     async def _agent(self, stream: Any) -> None:
         stream = stream.noack()
         async for event in stream.events():
             message = event.message
-            partition = message.partition
+            if not self._assigned(message):
+                continue  # fetched before a rebalance; redelivered to the new owner
+            partition, tp = message.partition, (message.topic, message.partition)
             await self.runtime.ensure_partition(partition)
-            immediate, ready, rekey_to = self.runtime.accept(
-                self._logical[message.topic],
-                partition,
-                message.offset,
-                message.key,
-                event.value,
-                event,
-                message.topic,
+            logical = self._logical[message.topic]
+            if self.runtime.seen(logical, partition, message.offset):
+                continue  # delivered twice in one assignment: the first copy counts
+            self.acks.delivered(tp, message.offset, event)
+            accepted = self.runtime.accept(
+                logical, partition, message.offset, message.key, event.value, event, message.topic
             )
-            if rekey_to is not None:
-                # Not keyed by user id: send it again, keyed, to the partition owning the user.
-                await self.app.topic(
-                    message.topic, key_serializer="raw", value_serializer="raw"
-                ).send(key=rekey_to.encode("utf-8"), value=event.value)
-                await stream.ack(event)
-                continue
-            for output in immediate:
-                self._emit(output)
-            if immediate:
-                await stream.ack(event)
-            for pending in ready:
-                for output in self.runtime.process(partition, pending):
-                    self._emit(output)
-            # Save changed users before acking: a committed offset implies saved state.
-            self.runtime.flush(partition)
-            for pending in ready:
-                await stream.ack(pending.event)
+            finished = [(tp, message.offset)]
+            if accepted is not None:
+                immediate, ready, rekey_to = accepted
+                if rekey_to is not None:
+                    # Not keyed by user id: send it again, keyed, to the partition owning
+                    # the user.
+                    await self.app.topic(
+                        message.topic, key_serializer="raw", value_serializer="raw"
+                    ).send(key=rekey_to.encode("utf-8"), value=event.value)
+                for output in immediate:
+                    await self._emit(output)
+                if rekey_to is None and not immediate:
+                    finished = []  # queued in the merger; finished when processed
+                for pending in ready:
+                    for output in self.runtime.process(partition, pending):
+                        await self._emit(output)
+                    done = pending.event.message
+                    finished.append(((done.topic, done.partition), done.offset))
+            released = [acked for done in finished for acked in self.acks.done(*done)]
+            for acked in released:
+                done = acked.message
+                self.runtime.mark_processed(partition, self._logical[done.topic], done.offset)
+            # Save changed users and progress before committing: a committed offset
+            # implies saved state, and saved progress implies the outputs were sent.
+            await self.runtime.flush(partition)
+            for acked in released:
+                self._uncommitted[acked.message.tp] = acked.message.offset + 1
+            await self._commit()
 
 
 def run_worker(settings: Settings, config: PulseConfig) -> int:

@@ -8,6 +8,7 @@ a record still queued when the worker stops is redelivered, never lost.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from streams.core.merge import SourceMerger
 from streams.core.outputs import Output, dead_letter
 from streams.core.pipeline import PartitionPipeline, Stats, salvage
 from streams.core.topics import INPUT_TOPICS
-from streams.worker.store import TableStore, decode_state
+from streams.worker.store import TableStore, decode_state, is_user_key
+
+log = logging.getLogger("pulse.worker")
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class PartitionRuntime:
         users: dict[str, Any] = {}
         partitions = config.stream.partitions
         for key, value in list(table.data.items()):
+            if not is_user_key(key):
+                continue
             user_id = key.decode("utf-8") if isinstance(key, bytes) else str(key)
             if partition_for(user_id, partitions) == partition and value is not None:
                 users[user_id] = decode_state(value)
@@ -56,18 +61,21 @@ class WorkerRuntime:
         self,
         config: PulseConfig,
         table: Any,
-        highwater: Callable[[str, int], int | None],
+        fetch_state: Callable[[str, int], tuple[int | None, int | None]],
         verify: Callable[[int], Awaitable[int]] | None = None,
+        committed: Callable[[str, int], int | None] | None = None,
     ) -> None:
         self.config = config
         self.table = table
-        self.highwater = highwater
+        self.fetch_state = fetch_state
         self.verify = verify
+        self.committed = committed or (lambda topic, partition: None)
         self.recovery_repairs = 0
         self.recovery_seconds = 0.0
         self.stats = Stats()
         self.partitions: dict[int, PartitionRuntime] = {}
         self.rekeyed = 0
+        self.redelivered = 0
         self.last_event_ms: dict[int, int] = {}
         self.processed = 0
         self.started = time.monotonic()
@@ -83,6 +91,13 @@ class WorkerRuntime:
                 number, self.config, self.table, self.stats
             )
             self.recovery_seconds += time.monotonic() - began
+            log.info(
+                "partition %d: %d users restored, clock %s, %.2fs",
+                number,
+                len(runtime.store),
+                runtime.pipeline.clock,
+                time.monotonic() - began,
+            )
         return runtime
 
     def forget(self, numbers: set[int]) -> list[Pending]:
@@ -91,18 +106,33 @@ class WorkerRuntime:
         for number in numbers:
             runtime = self.partitions.pop(number, None)
             if runtime is not None:
-                runtime.store.flush()
                 dropped.extend(runtime.merger.clear())
         return dropped
 
     def _drained(self, runtime: PartitionRuntime, partition: int) -> Callable[[str], bool]:
         def drained(topic: str) -> bool:
-            end = self.highwater(topic, partition)
-            if end is None:
-                return True
-            return runtime.last_offset.get(topic, -1) + 1 >= end
+            """True when every record the broker has for this source was delivered to us."""
+            highwater, fetch_position = self.fetch_state(topic, partition)
+            if highwater is None:
+                return False  # not fetched yet: it may hold earlier records
+            if topic in runtime.last_offset:
+                next_offset = runtime.last_offset[topic] + 1
+            else:
+                # Nothing delivered from this source since the partition was (re)assigned:
+                # the consumer starts at the committed offset (0 if none).
+                next_offset = self.committed(topic, partition) or 0
+            # The fetch position covers records fetched but not yet handed to the agent,
+            # and a broker that under-reports its end offset (tansu reports the start of
+            # the last batch + 1).
+            return next_offset >= highwater and (
+                fetch_position is None or next_offset >= fetch_position
+            )
 
         return drained
+
+    def seen(self, topic: str, partition: int, offset: int) -> bool:
+        """True for a record already delivered since the partition was assigned."""
+        return offset <= self.partitions[partition].last_offset.get(topic, -1)
 
     def accept(
         self,
@@ -113,8 +143,9 @@ class WorkerRuntime:
         value: bytes | None,
         event: Any,
         physical_topic: str | None = None,
-    ) -> tuple[list[Output], list[Pending], Any]:
-        """Take one record. Returns (immediate outputs, processed records, rekey target).
+    ) -> tuple[list[Output], list[Pending], Any] | None:
+        """Take one record. Returns (immediate outputs, processed records, rekey target),
+        or None for a redelivered record that the saved state already includes.
 
         Immediate outputs are dead letters for undecodable records (acked at once). A
         valid record whose user belongs to another partition is returned as a rekey
@@ -125,6 +156,10 @@ class WorkerRuntime:
         source = {"topic": physical_topic or topic, "partition": partition, "offset": offset}
         runtime = self.partitions[partition]  # ensure_partition() ran before accept()
         runtime.last_offset[topic] = offset
+        if runtime.store.already_processed(topic, offset):
+            # At-least-once delivery after a crash: its effects and outputs are saved.
+            self.redelivered += 1
+            return None
         self.stats.records += 1
         try:
             decoded = decode_event(raw, self.config.stream.max_event_bytes)
@@ -149,6 +184,11 @@ class WorkerRuntime:
         self.last_event_ms[partition] = runtime.pipeline.clock
         return outputs
 
-    def flush(self, partition: int) -> int:
+    def mark_processed(self, partition: int, topic: str, offset: int) -> None:
         runtime = self.partitions.get(partition)
-        return runtime.store.flush() if runtime is not None else 0
+        if runtime is not None:
+            runtime.store.mark_processed(topic, offset)
+
+    async def flush(self, partition: int) -> int:
+        runtime = self.partitions.get(partition)
+        return await runtime.store.flush() if runtime is not None else 0

@@ -15,6 +15,19 @@ import orjson
 
 from streams.core.state import UserState
 
+# Keys of per-partition bookkeeping records in the users table start with a NUL byte, which
+# no user id does (the contract rejects control characters), so they never collide.
+PROGRESS_PREFIX = b"\x00pulse-progress\x00"
+
+
+def progress_key(partition: int) -> bytes:
+    """Table key of a partition's progress record: the last processed offset per source."""
+    return PROGRESS_PREFIX + str(partition).encode("ascii")
+
+
+def is_user_key(key: bytes | str) -> bool:
+    return not (key.startswith(b"\x00") if isinstance(key, bytes) else key.startswith("\x00"))
+
 
 def encode_state(state: UserState) -> bytes:
     return orjson.dumps(state.to_dict())
@@ -34,6 +47,19 @@ class TableStore:
         self._dirty: set[str] = set()
         self._deleted: set[str] = set()
         self.writes = 0
+        # Last processed offset per input topic, saved with the users it produced: on a
+        # restart, records at or below it are redeliveries and are skipped, not re-applied.
+        raw = table.data.get(progress_key(partition))
+        self.progress: dict[str, int] = orjson.loads(raw) if raw else {}
+        self._progress_dirty = False
+
+    def mark_processed(self, topic: str, offset: int) -> None:
+        if offset > self.progress.get(topic, -1):
+            self.progress[topic] = offset
+            self._progress_dirty = True
+
+    def already_processed(self, topic: str, offset: int) -> bool:
+        return offset <= self.progress.get(topic, -1)
 
     def get(self, user_id: str) -> UserState | None:
         return self.users.get(user_id)
@@ -54,18 +80,30 @@ class TableStore:
     def __len__(self) -> int:
         return len(self.users)
 
-    def flush(self) -> int:
-        """Write every changed user once; deleted users get a tombstone. Returns writes."""
-        table, data = self.table, self.table.data
+    async def flush(self) -> int:
+        """Write every changed user once; deleted users get a tombstone. Returns writes.
+
+        Writes are awaited into the Kafka producer (not Faust's `send_soon` buffer, whose
+        flush may return with messages still queued), so the flush Faust does before
+        committing offsets covers them: a committed offset implies a saved state.
+        """
+        data, changelog = self.table.data, self.table.changelog_topic
         for user_id in self._dirty:
             key = user_id.encode("utf-8")
             value = encode_state(self.users[user_id])
             data[key] = value
-            table.send_changelog(self.partition, key, value)
+            await changelog.send(key=key, value=value, partition=self.partition)
         for user_id in self._deleted:
             key = user_id.encode("utf-8")
             data.pop(key, None)
-            table.send_changelog(self.partition, key, None)
+            await changelog.send(key=key, value=None, partition=self.partition)
+        if self._progress_dirty:
+            # Written after the users, in the same partition: the changelog never holds
+            # progress ahead of the state it stands for.
+            key, value = progress_key(self.partition), orjson.dumps(self.progress)
+            data[key] = value
+            await changelog.send(key=key, value=value, partition=self.partition)
+            self._progress_dirty = False
         written = len(self._dirty) + len(self._deleted)
         self._dirty.clear()
         self._deleted.clear()

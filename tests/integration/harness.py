@@ -1,0 +1,153 @@
+"""Drive real worker processes and read real topics, for the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from streams.config_loader import load_config
+from streams.core.timefmt import parse_ts
+from streams.producer import produce_log
+from streams.replay import replay_to_dir
+from streams.simulator.generator import SimulationSpec
+from streams.simulator.writer import write_simulation
+from streams.topic_admin import ensure_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bootstrap(url: str) -> str:
+    return url.split("://", 1)[-1]
+
+
+def make_log(
+    path: Path, users: int = 120, days: int = 30, seed: int = 21, bad_rate: float = 0.01
+) -> Path:
+    spec = SimulationSpec(users, days, seed, parse_ts("2026-02-02T00:00:00Z"))
+    write_simulation(path, spec, bad_rate)
+    return path
+
+
+def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, list[bytes]]:
+    replay_to_dir(log, out, load_config(config))
+    return {
+        topic: (out / f"{topic}.jsonl").read_bytes().splitlines()
+        for topic in ("segment-changes", "dead-letters")
+    }
+
+
+class Worker:
+    """One `pulse worker` process with its own log file."""
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        workdir: Path,
+        name: str = "w",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.log_path = workdir / f"{name}.log"
+        env = {
+            **os.environ,
+            "PULSE_TOPIC_PREFIX": prefix,
+            "PULSE_APP_ID": prefix + "pulse",
+            "PULSE_WORKDIR": str(workdir / name),
+            "PULSE_LOG_LEVEL": "warning",
+            **(extra_env or {}),
+        }
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli.main", "worker", "--broker", url],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return int(self.process.returncode)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def produce(url: str, prefix: str, log: Path, speed: float | None = None) -> None:
+    options = {"bootstrap_servers": bootstrap(url)}
+
+    async def main() -> None:
+        await ensure_topics(options, load_config(None).stream.partitions, "test", prefix)
+        await produce_log(log, options, speed, prefix=prefix)
+
+    asyncio.run(main())
+
+
+def read_topic(
+    url: str, topic: str, until: Any, timeout: float = 120.0, quiet: float = 3.0
+) -> list[Any]:
+    """Read a topic from the start until `until(records)` holds and it has been quiet for
+    `quiet` seconds (so late duplicates are seen too), or until `timeout`."""
+
+    async def main() -> list[Any]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap(url), group_id=None, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        try:
+            while time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=300)
+                for messages in batch.values():
+                    records.extend(messages)
+                    last_new = time.monotonic()
+                if until(records) and time.monotonic() - last_new > quiet:
+                    break
+        finally:
+            await consumer.stop()
+        return records
+
+    return asyncio.run(main())
+
+
+def unique_by_id(values: list[bytes]) -> dict[str, bytes]:
+    """Output values by id; fails if one id ever carries two different contents."""
+    by_id: dict[str, bytes] = {}
+    for value in values:
+        event_id = orjson.loads(value)["id"]
+        assert by_id.setdefault(event_id, value) == value, f"id {event_id} has two contents"
+    return by_id
+
+
+def per_user(values: list[bytes]) -> dict[str, list[bytes]]:
+    users: dict[str, list[bytes]] = defaultdict(list)
+    for value in values:
+        users[orjson.loads(value)["user_id"]].append(value)
+    return dict(users)
+
+
+def wait_for(predicate: Any, timeout: float, every: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
