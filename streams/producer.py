@@ -42,11 +42,12 @@ async def produce_log(
     progress: Callable[[int, int], None] | None = None,
     stop: asyncio.Event | None = None,
     prefix: str = "",
+    counts: Counter[str] | None = None,
 ) -> Counter[str]:
     """Send every line of `log`; with `speed`, event-time gaps are replayed `speed`x faster."""
     producer = AIOKafkaProducer(linger_ms=5, **options)
     await producer.start()
-    counts: Counter[str] = Counter()
+    counts = Counter() if counts is None else counts  # a caller's counter sees live counts
     first_ts: int | None = None
     started = time.monotonic()
     try:

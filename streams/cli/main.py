@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from streams import __version__
-from streams.cli import bench_cmd, replay_cmd, simulate_cmd, tail_cmd, worker_cmd
+from streams.cli import (
+    bench_cmd,
+    demo_cmd,
+    replay_cmd,
+    simulate_cmd,
+    tail_cmd,
+    topics_cmd,
+    worker_cmd,
+)
 from streams.cli.render import fail
 from streams.core.errors import ConfigError
 
@@ -21,10 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pulse {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo_cmd.register(commands)
     simulate_cmd.register(commands)
     replay_cmd.register(commands)
     worker_cmd.register(commands)
     tail_cmd.register(commands)
+    topics_cmd.register(commands)
     bench_cmd.register(commands)
     return parser
 

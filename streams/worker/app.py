@@ -15,6 +15,7 @@ them (details in docs/streaming.md):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -34,6 +35,7 @@ from streams.worker.runtime import WorkerRuntime
 
 log = logging.getLogger("pulse.worker")
 USERS_TABLE = "users"
+TICK_SECONDS = 0.5
 
 
 class PulseApp(faust.App):
@@ -96,10 +98,17 @@ class PulseWorker:
         self.acks = AckSequencer()
         self._uncommitted: dict[TP, int] = {}
         self._last_commit = time.monotonic()
+        self._lock = asyncio.Lock()  # the agent and the tick take turns on the runtime
         self.rebalances = 0
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        self.app.timer(interval=TICK_SECONDS, name="pulse-tick")(self._tick)
+
+    async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        mine = sorted({tp.partition for tp in assigned if tp.topic in self._logical})
+        log.info("rebalance: partitions %s assigned", mine)
 
     def _fetch_state(self, topic: str, partition: int) -> tuple[int | None, int | None]:
         """(highwater, fetch position) of an input partition; (None, None) if unknown."""
@@ -171,51 +180,86 @@ class PulseWorker:
     async def _agent(self, stream: Any) -> None:
         stream = stream.noack()
         async for event in stream.events():
-            message = event.message
-            if not self._assigned(message):
-                continue  # fetched before a rebalance; redelivered to the new owner
-            partition, tp = message.partition, (message.topic, message.partition)
-            await self.runtime.ensure_partition(partition)
-            logical = self._logical[message.topic]
-            if self.runtime.seen(logical, partition, message.offset):
-                continue  # delivered twice in one assignment: the first copy counts
-            self.acks.delivered(tp, message.offset, event)
-            accepted = self.runtime.accept(
-                logical, partition, message.offset, message.key, event.value, event, message.topic
-            )
-            finished = [(tp, message.offset)]
-            if accepted is not None:
-                immediate, ready, rekey_to = accepted
-                if rekey_to is not None:
-                    # Not keyed by user id: send it again, keyed, to the partition owning
-                    # the user.
-                    await self.app.topic(
-                        message.topic, key_serializer="raw", value_serializer="raw"
-                    ).send(key=rekey_to.encode("utf-8"), value=event.value)
-                for output in immediate:
-                    await self._emit(output)
-                if rekey_to is None and not immediate:
-                    finished = []  # queued in the merger; finished when processed
-                for pending in ready:
-                    for output in self.runtime.process(partition, pending):
-                        await self._emit(output)
-                    done = pending.event.message
-                    finished.append(((done.topic, done.partition), done.offset))
-            released = [acked for done in finished for acked in self.acks.done(*done)]
-            for acked in released:
-                done = acked.message
-                self.runtime.mark_processed(partition, self._logical[done.topic], done.offset)
-            # Save changed users and progress before committing: a committed offset
-            # implies saved state, and saved progress implies the outputs were sent.
-            await self.runtime.flush(partition)
-            for acked in released:
-                self._uncommitted[acked.message.tp] = acked.message.offset + 1
+            async with self._lock:
+                await self._take(event)
+
+    async def _take(self, event: Any) -> None:
+        message = event.message
+        if not self._assigned(message):
+            return  # fetched before a rebalance; redelivered to the new owner
+        partition, tp = message.partition, (message.topic, message.partition)
+        await self.runtime.ensure_partition(partition)
+        logical = self._logical[message.topic]
+        if self.runtime.seen(logical, partition, message.offset):
+            return  # delivered twice in one assignment: the first copy counts
+        self.acks.delivered(tp, message.offset, event)
+        accepted = self.runtime.accept(
+            logical, partition, message.offset, message.key, event.value, event, message.topic
+        )
+        finished = [(tp, message.offset)]
+        ready: list[Any] = []
+        if accepted is not None:
+            immediate, ready, rekey_to = accepted
+            if rekey_to is not None:
+                # Not keyed by user id: send it again, keyed, to the partition owning the
+                # user.
+                await self.app.topic(
+                    message.topic, key_serializer="raw", value_serializer="raw"
+                ).send(key=rekey_to.encode("utf-8"), value=event.value)
+            for output in immediate:
+                await self._emit(output)
+            if rekey_to is None and not immediate:
+                finished = []  # queued in the merger; finished when processed
+        await self._finish(partition, ready, finished)
+
+    async def _finish(self, partition: int, ready: list[Any], finished: list[Any]) -> None:
+        """Process released records, save state and progress, then commit."""
+        for pending in ready:
+            for output in self.runtime.process(partition, pending):
+                await self._emit(output)
+            done = pending.event.message
+            finished.append(((done.topic, done.partition), done.offset))
+        released = [acked for done in finished for acked in self.acks.done(*done)]
+        for acked in released:
+            done = acked.message
+            self.runtime.mark_processed(partition, self._logical[done.topic], done.offset)
+        # Save changed users and progress before committing: a committed offset implies
+        # saved state, and saved progress implies the outputs were sent.
+        await self.runtime.flush(partition)
+        for acked in released:
+            self._uncommitted[acked.message.tp] = acked.message.offset + 1
+        await self._commit()
+
+    async def _tick(self) -> None:
+        """Release records the merger holds once their sources turn out to be drained.
+
+        Records only arrive when someone produces; without this a quiet partition would
+        keep its last records queued until the next one comes.
+        """
+        async with self._lock:
+            for partition in list(self.runtime.partitions):
+                ready = self.runtime.poll(partition)
+                if ready:
+                    await self._finish(partition, ready, [])
             await self._commit()
 
 
 def run_worker(settings: Settings, config: PulseConfig) -> int:
     """Run a worker until SIGTERM / Ctrl-C; returns the exit code."""
     worker = PulseWorker(settings, config)
+    from streams.metrics import serve
+
+    try:
+        serve(
+            worker.runtime, settings.metrics_host, settings.metrics_port, lambda: worker.rebalances
+        )
+    except OSError as exc:
+        log.error(
+            "metrics endpoint %s:%d unavailable (%s); set --metrics-port / PULSE_METRICS_PORT",
+            settings.metrics_host,
+            settings.metrics_port,
+            exc,
+        )
     faust_worker = faust.Worker(
         worker.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
     )

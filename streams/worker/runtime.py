@@ -177,6 +177,13 @@ class WorkerRuntime:
         runtime.merger.push(topic, decoded.ts, Pending(event, decoded, raw, source))
         return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
 
+    def poll(self, partition: int) -> list[Pending]:
+        """Records of a partition that became ready without a new arrival."""
+        runtime = self.partitions.get(partition)
+        if runtime is None or not len(runtime.merger):
+            return []
+        return runtime.merger.pop_ready(self._drained(runtime, partition))
+
     def process(self, partition: int, pending: Pending) -> list[Output]:
         runtime = self.partitions[partition]
         outputs = runtime.pipeline.process(pending.decoded, pending.raw, pending.source)

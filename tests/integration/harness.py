@@ -64,6 +64,7 @@ class Worker:
             "PULSE_APP_ID": prefix + "pulse",
             "PULSE_WORKDIR": str(workdir / name),
             "PULSE_LOG_LEVEL": "warning",
+            "PULSE_METRICS_PORT": "0",
             **(extra_env or {}),
         }
         with self.log_path.open("wb") as log:
@@ -89,14 +90,15 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
 
+def ensure_input_topics(url: str, prefix: str) -> None:
+    options = {"bootstrap_servers": bootstrap(url)}
+    asyncio.run(ensure_topics(options, load_config(None).stream.partitions, "test", prefix))
+
+
 def produce(url: str, prefix: str, log: Path, speed: float | None = None) -> None:
     options = {"bootstrap_servers": bootstrap(url)}
-
-    async def main() -> None:
-        await ensure_topics(options, load_config(None).stream.partitions, "test", prefix)
-        await produce_log(log, options, speed, prefix=prefix)
-
-    asyncio.run(main())
+    ensure_input_topics(url, prefix)
+    asyncio.run(produce_log(log, options, speed, prefix=prefix))
 
 
 def read_topic(

@@ -1,0 +1,16 @@
+# The Pulse worker image, used by docker-compose.yml (production-like stack).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY streams ./streams
+COPY models ./models
+RUN pip install . && useradd --create-home pulse && mkdir -p /data && chown pulse /data
+USER pulse
+
+# Connection and behaviour come from PULSE_* variables (see README "Running on Kafka").
+ENV PULSE_WORKDIR=/data PULSE_METRICS_HOST=0.0.0.0 PULSE_METRICS_PORT=9464
+EXPOSE 9464
+ENTRYPOINT ["pulse"]
+CMD ["worker"]

@@ -1,0 +1,277 @@
+"""`pulse demo`: broker, topics, worker and simulated shoppers, with a live terminal view."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, deque
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+
+from streams.cli.render import console, fail
+from streams.cli.worker_cmd import add_connection_options, settings_from
+from streams.config_loader import load_config
+from streams.core.outputs import OUTPUT_TOPICS
+from streams.settings import Settings
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="everything at once: broker, topics, worker, simulated shoppers, live view",
+        description="Start the embedded broker (unless --broker), create the topics, run "
+        "the worker, feed it simulated shoppers at an accelerated pace and show what "
+        "comes out. Ctrl-C stops everything.",
+    )
+    add_connection_options(parser)
+    parser.add_argument("--users", type=int, default=2000, help="simulated shoppers")
+    parser.add_argument("--days", type=int, default=60, help="days of behaviour to simulate")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--speed", type=float, default=40_000.0, help="event time runs N times faster"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=0.0, help="stop after N seconds (0: at Ctrl-C)"
+    )
+    parser.add_argument("--workdir", type=Path, default=None, help="default: .pulse/")
+    parser.add_argument("--metrics-port", type=int, default=None, help="default: 9464")
+    parser.add_argument("--no-live", action="store_true", help="print a line every 5 s instead")
+    parser.set_defaults(run=run)
+
+
+class View:
+    """What the live view shows, built from the output topics."""
+
+    def __init__(self) -> None:
+        self.outputs: Counter[str] = Counter()
+        self.fed: Counter[str] = Counter()
+        self.populations: Counter[tuple[str, str]] = Counter()
+        self.changes: deque[str] = deque(maxlen=8)
+        self.messages: deque[str] = deque(maxlen=5)
+        self.started = time.monotonic()
+        self._rates: deque[tuple[float, int, int]] = deque(maxlen=20)
+
+    def take(self, topic: str, value: bytes) -> None:
+        self.outputs[topic] += 1
+        try:
+            event = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return
+        if event.get("type") == "segment_change":
+            dimension = event["dimension"]
+            if event.get("from") is not None:
+                self.populations[(dimension, event["from"])] -= 1
+            if event.get("to") is not None:
+                self.populations[(dimension, event["to"])] += 1
+            self.changes.appendleft(
+                f"{event['ts'][:16]}  {event['user_id']:<9} {dimension}: "
+                f"{event['from']} → {event['to']}"
+            )
+        elif topic == "campaign-messages":
+            self.messages.appendleft(orjson.dumps(event).decode()[:100])
+
+    def rates(self) -> tuple[float, float]:
+        """Input and output events per second over the last few seconds."""
+        now = time.monotonic()
+        self._rates.append((now, sum(self.fed.values()), sum(self.outputs.values())))
+        then, fed, out = self._rates[0]
+        span = max(now - then, 1e-9)
+        return (self._rates[-1][1] - fed) / span, (self._rates[-1][2] - out) / span
+
+    def render(self, header: str) -> Group:
+        fed_rate, out_rate = self.rates()
+        flow = Table(title=header, title_justify="left", show_edge=False)
+        flow.add_column("flow")
+        flow.add_column("events", justify="right")
+        flow.add_column("per second", justify="right")
+        flow.add_row("fed to the input topics", f"{sum(self.fed.values()):,}", f"{fed_rate:,.0f}")
+        flow.add_row("out of the worker", f"{sum(self.outputs.values()):,}", f"{out_rate:,.0f}")
+        for topic in OUTPUT_TOPICS:
+            flow.add_row(f"  {topic}", f"{self.outputs[topic]:,}", "")
+        segments = Table(title="Segment populations", title_justify="left", show_edge=False)
+        segments.add_column("dimension")
+        segments.add_column("segment")
+        segments.add_column("users", justify="right")
+        for (dimension, segment), count in sorted(self.populations.items()):
+            if count > 0:
+                segments.add_row(dimension, segment, f"{count:,}")
+        latest = Table(title="Latest segment changes", title_justify="left", show_edge=False)
+        latest.add_column("event time, user, change")
+        for line in self.changes:
+            latest.add_row(line)
+        parts: list[Any] = [flow, segments, latest]
+        if self.messages:
+            messages = Table(title="Latest campaign messages", title_justify="left")
+            messages.add_column("message")
+            for line in self.messages:
+                messages.add_row(line)
+            parts.append(messages)
+        return Group(*parts)
+
+    def line(self) -> str:
+        fed_rate, out_rate = self.rates()
+        return (
+            f"fed {sum(self.fed.values()):,} ({fed_rate:,.0f}/s), "
+            f"out {sum(self.outputs.values()):,} ({out_rate:,.0f}/s): "
+            + ", ".join(f"{topic} {self.outputs[topic]:,}" for topic in OUTPUT_TOPICS)
+        )
+
+
+def _ensure_log(workdir: Path, users: int, days: int, seed: int) -> Path:
+    from streams.core.timefmt import parse_ts
+    from streams.simulator.generator import SimulationSpec
+    from streams.simulator.writer import write_simulation
+
+    path = workdir / f"demo-{users}u-{days}d-seed{seed}.jsonl.gz"
+    if not path.exists():
+        console.print(f"simulating {users:,} shoppers over {days} days → {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        spec = SimulationSpec(users, days, seed, parse_ts("2026-01-05T00:00:00Z"))
+        write_simulation(path, spec, bad_rate=0.002)
+    return path
+
+
+def _start_worker(settings: Settings, config: Path | None) -> subprocess.Popen[bytes]:
+    from streams.broker import _die_with_parent
+
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "streams.cli.main", "worker", "--broker", str(settings.broker)]
+    command += ["--metrics-port", str(settings.metrics_port), "--log-level", "info"]
+    command += ["--workdir", str(settings.workdir / "worker")]
+    if config is not None:
+        command += ["--config", str(config)]
+    log = (settings.workdir / "worker.log").open("wb")
+    # Its own session: Ctrl-C reaches the demo, which stops the worker with SIGTERM and
+    # waits; PR_SET_PDEATHSIG stops it even if the demo itself is killed.
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def _stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+async def _show(
+    settings: Settings,
+    log: Path,
+    speed: float,
+    duration: float,
+    live: bool,
+    worker: subprocess.Popen[bytes],
+    view: View,
+) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.producer import produce_log
+    from streams.worker.kafka_clients import aiokafka_options
+
+    options = aiokafka_options(settings)
+    stop = asyncio.Event()
+    feeder = asyncio.create_task(
+        produce_log(log, options, speed, stop=stop, prefix=settings.topic_prefix, counts=view.fed)
+    )
+    consumer = AIOKafkaConsumer(
+        *(settings.topic(name) for name in OUTPUT_TOPICS),
+        group_id=None,
+        auto_offset_reset="latest",
+        **options,
+    )
+    await consumer.start()
+    logical = {settings.topic(name): name for name in OUTPUT_TOPICS}
+    header = f"Pulse demo — broker {settings.broker}, metrics http://{settings.metrics_host}:{settings.metrics_port}/metrics"
+    deadline = time.monotonic() + duration if duration else None
+    last_line = 0.0
+    try:
+        with (
+            Live(view.render(header), console=console, refresh_per_second=2)
+            if live
+            else (contextlib.nullcontext()) as screen
+        ):
+            while deadline is None or time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the worker exited with code {worker.returncode}")
+                batch = await consumer.getmany(timeout_ms=250, max_records=5000)
+                for tp, records in batch.items():
+                    for record in records:
+                        view.take(logical[tp.topic], record.value or b"")
+                if screen is not None:
+                    screen.update(view.render(header))
+                elif time.monotonic() - last_line > 5:
+                    last_line = time.monotonic()
+                    console.print(view.line())
+                if feeder.done() and feeder.exception() is not None:
+                    raise feeder.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(feeder, 10)
+        await consumer.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.broker import BrokerError, EmbeddedBroker
+    from streams.topic_admin import ensure_topics
+    from streams.worker.kafka_clients import aiokafka_options
+
+    settings = settings_from(args)
+    config = load_config(settings.config)  # validated before anything starts
+    view = View()
+    with ExitStack() as stack:
+        if not settings.broker:
+            try:
+                broker = stack.enter_context(EmbeddedBroker().start())
+            except BrokerError as exc:
+                return fail(str(exc))
+            settings = settings.override(broker=broker.url)
+            console.print(f"embedded broker (tansu, memory only) on {broker.url}")
+        try:
+            asyncio.run(
+                ensure_topics(
+                    aiokafka_options(settings),
+                    config.stream.partitions,
+                    config.source,
+                    settings.topic_prefix,
+                )
+            )
+        except OSError as exc:
+            return fail(f"cannot reach the broker at {settings.broker}: {exc}")
+        log = _ensure_log(settings.workdir, args.users, args.days, args.seed)
+        worker = _start_worker(settings, settings.config)
+        stack.callback(_stop_worker, worker)
+        console.print(
+            f"worker pid {worker.pid} (log: {settings.workdir / 'worker.log'}); "
+            "waiting for it to join — Ctrl-C stops everything"
+        )
+        try:
+            asyncio.run(
+                _show(settings, log, args.speed, args.duration, not args.no_live, worker, view)
+            )
+        except KeyboardInterrupt:
+            console.print("stopping: worker, then broker")
+        except RuntimeError as exc:
+            return fail(str(exc), f"see {settings.workdir / 'worker.log'}")
+    console.print(view.line())
+    console.print("stopped; nothing left running")
+    return 0
