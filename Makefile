@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: help setup run test lint bench docs clean
+.PHONY: help setup demo run test lint bench docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ $(BIN)/pulse: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+demo: setup  ## embedded broker + topics + worker + simulated shoppers + live view (Ctrl-C stops)
+	$(BIN)/pulse demo
 
 run: setup  ## simulate 10,000 shoppers for 120 days and replay them in-process into $(OUT)/
 	$(BIN)/pulse simulate --users 10000 --days 120 --seed 7 --out $(OUT)/sim.jsonl.gz
@@ -29,8 +32,9 @@ lint: setup  ## ruff (lint + format check) and mypy (strict on streams/core and 
 	$(BIN)/ruff format --check streams models tests
 	$(BIN)/mypy streams models
 
-bench: setup  ## speed of the in-process core, stage by stage
+bench: setup  ## speed of the in-process core, and of the worker on the embedded broker
 	$(BIN)/pulse bench core
+	$(BIN)/pulse bench worker
 
 docs: setup  ## regenerate docs/features.md from the code
 	$(BIN)/python -m streams.docs_gen

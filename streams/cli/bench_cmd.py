@@ -18,6 +18,22 @@ def register(commands: Any) -> None:
     core.add_argument("--seed", type=int, default=11)
     core.add_argument("--repeat", type=int, default=3, help="best of N runs per stage")
     core.set_defaults(run=lambda args: run_core_bench(args, console))
+    worker = targets.add_parser(
+        "worker", help="bare aiokafka vs trivial Faust agent vs Pulse worker, on a broker"
+    )
+    worker.add_argument("--broker", default=None, help="default: the embedded broker")
+    worker.add_argument("--users", type=int, default=800)
+    worker.add_argument("--days", type=int, default=40)
+    worker.add_argument("--rate", type=float, default=500.0, help="paced events/s for latency")
+    worker.add_argument("--paced", type=int, default=8_000, help="events sent paced")
+    worker.add_argument("--fetch-wait-ms", type=int, default=100)
+    worker.set_defaults(run=_worker)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from streams.bench.worker import run_worker_bench
+
+    return run_worker_bench(args, console)
 
 
 def run(args: argparse.Namespace) -> int:  # pragma: no cover - dispatch only

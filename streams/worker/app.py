@@ -36,6 +36,23 @@ from streams.worker.runtime import WorkerRuntime
 log = logging.getLogger("pulse.worker")
 USERS_TABLE = "users"
 TICK_SECONDS = 0.5
+# Changed users are saved (and offsets become committable) per batch, not per record:
+# after this many processed records or this long, whichever comes first.
+FLUSH_RECORDS = 500
+FLUSH_SECONDS = 0.25
+
+
+def set_fetch_wait(app: faust.App, wait_ms: int) -> None:
+    """Faust 0.15 hard-codes the consumer's fetch wait at 1,500 ms; use ours instead.
+
+    A broker that does not answer a waiting fetch when data arrives (tansu) makes every
+    event wait for it, so it bounds latency; Apache Kafka answers early either way.
+    """
+    try:
+        consumer = app.consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
+        consumer._fetcher._fetch_max_wait_ms = wait_ms
+    except AttributeError as exc:  # another Faust/aiokafka layout: keep its default
+        log.warning("cannot set the fetch wait (%r); Faust's default applies", exc)
 
 
 class PulseApp(faust.App):
@@ -84,31 +101,40 @@ class PulseWorker:
             key_serializer="raw",
             value_serializer="raw",
         )
-        self.outputs = {
-            name: self.app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
-            for name in OUTPUT_TOPICS
-        }
         self._logical = {settings.topic(name): name for name in INPUT_TOPICS}
+        self._output_names = {name: settings.topic(name) for name in OUTPUT_TOPICS}
         # Keys and values are bytes (user id, JSON state); the app's default codec is raw.
         self.table = self.app.Table(
             USERS_TABLE, partitions=partitions, key_type=bytes, value_type=bytes
         )
+        self._changelog = self.table.changelog_topic.get_topic_name()
         verify = self._verify_partition if settings.verify_recovery else None
-        self.runtime = WorkerRuntime(config, self.table, self._fetch_state, verify, self._committed)
+        self.runtime = WorkerRuntime(
+            config, self.table, self._fetch_state, verify, self._committed, self._save_user
+        )
+        self._assignment: set[TP] = set()
         self.acks = AckSequencer()
         self._uncommitted: dict[TP, int] = {}
         self._last_commit = time.monotonic()
         self._lock = asyncio.Lock()  # the agent and the tick take turns on the runtime
+        self._unsaved: dict[int, list[Any]] = {}  # partition → processed, state not saved
+        self._unsaved_count = 0
+        self._last_flush = time.monotonic()
         self.rebalances = 0
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         self.app.timer(interval=TICK_SECONDS, name="pulse-tick")(self._tick)
+        self.app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
-        mine = sorted({tp.partition for tp in assigned if tp.topic in self._logical})
+        self._assignment = {tp for tp in assigned if tp.topic in self._logical}
+        mine = sorted({tp.partition for tp in self._assignment})
         log.info("rebalance: partitions %s assigned", mine)
+        # aiokafka's debug records cost ~4 % of the worker's time even when not shown.
+        logging.getLogger("aiokafka").setLevel(max(logging.INFO, log.getEffectiveLevel()))
+        set_fetch_wait(self.app, self.settings.fetch_max_wait_ms)
 
     def _fetch_state(self, topic: str, partition: int) -> tuple[int | None, int | None]:
         """(highwater, fetch position) of an input partition; (None, None) if unknown."""
@@ -149,16 +175,30 @@ class PulseWorker:
         moved = {tp.partition for tp in revoked if tp.topic in self._logical}
         log.info("rebalance: partitions %s revoked", sorted(moved))
         try:
+            async with asyncio.timeout(5):
+                async with self._lock:
+                    await self._save()
             await self._commit(force=True)  # keep the new owner's re-reading short
         except Exception as exc:  # noqa: BLE001 - at-least-once: a failed commit only re-reads
             log.warning("commit before revocation failed: %r", exc)
+        self._assignment -= set(revoked)
         self.runtime.forget(moved)
         self.acks.forget(moved)
 
+    async def _send(
+        self, topic: str, key: bytes, value: bytes | None, partition: int | None
+    ) -> Any:
+        # Straight into Faust's producer: the Topic/Channel path costs more than the
+        # core's work per event, and `send_soon`'s buffer may not be flushed before a
+        # commit. The producer's flush before each commit covers what is sent here.
+        return await self.app.producer.send(topic, key, value, partition, None, None)
+
+    async def _save_user(self, key: bytes, value: bytes | None, partition: int) -> Any:
+        return await self._send(self._changelog, key, value, partition)
+
     async def _emit(self, output: Output) -> None:
-        # Awaited into the producer, never `send_soon`: see TableStore.flush for why.
-        await self.outputs[output.topic].send(
-            key=output.key.encode("utf-8"), value=encode(output.value)
+        await self._send(
+            self._output_names[output.topic], output.key.encode("utf-8"), encode(output.value), None
         )
 
     async def _commit(self, force: bool = False) -> None:
@@ -175,7 +215,8 @@ class PulseWorker:
         await self.app.consumer._commit_offsets(offsets)  # type: ignore[attr-defined]
 
     def _assigned(self, message: Any) -> bool:
-        return bool(message.tp in self.app.consumer.assignment())
+        # Kept from the rebalance signals: asking the consumer builds a new set each time.
+        return message.tp in self._assignment
 
     async def _agent(self, stream: Any) -> None:
         stream = stream.noack()
@@ -223,12 +264,39 @@ class PulseWorker:
         for acked in released:
             done = acked.message
             self.runtime.mark_processed(partition, self._logical[done.topic], done.offset)
-        # Save changed users and progress before committing: a committed offset implies
-        # saved state, and saved progress implies the outputs were sent.
-        await self.runtime.flush(partition)
-        for acked in released:
-            self._uncommitted[acked.message.tp] = acked.message.offset + 1
+        if released:
+            self._unsaved.setdefault(partition, []).extend(released)
+            self._unsaved_count += len(released)
+        if (
+            self._unsaved_count >= FLUSH_RECORDS
+            or time.monotonic() - self._last_flush >= FLUSH_SECONDS
+        ):
+            await self._save()
         await self._commit()
+
+    async def _save(self) -> None:
+        """Save changed users and progress, then make their offsets committable.
+
+        Outputs were sent as records were processed; saving after them means a committed
+        offset implies saved state, and saved progress implies sent outputs.
+        """
+        unsaved, self._unsaved, self._unsaved_count = self._unsaved, {}, 0
+        self._last_flush = time.monotonic()
+        for partition, released in unsaved.items():
+            if partition not in self.runtime.partitions:
+                continue  # moved away: the new owner re-reads from the last commit
+            await self.runtime.flush(partition)
+            for acked in released:
+                self._uncommitted[acked.message.tp] = acked.message.offset + 1
+
+    async def _on_shutdown(self, sender: Any = None, **_: Any) -> None:
+        """Save what was processed (the consumer is stopped; progress covers the rest)."""
+        try:
+            async with asyncio.timeout(10):
+                async with self._lock:
+                    await self._save()
+        except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
+            log.warning("saving state at shutdown failed: %r", exc)
 
     async def _tick(self) -> None:
         """Release records the merger holds once their sources turn out to be drained.
@@ -241,6 +309,8 @@ class PulseWorker:
                 ready = self.runtime.poll(partition)
                 if ready:
                     await self._finish(partition, ready, [])
+            if self._unsaved:
+                await self._save()
             await self._commit()
 
 

@@ -15,11 +15,20 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 async def read_to_end(
-    options: dict[str, Any], topic: str, partition: int, quiet_ms: int = 300
+    options: dict[str, Any], topic: str, partition: int, quiet_ms: int = 50
 ) -> dict[bytes, bytes | None]:
-    """Latest value per key in one partition (None = tombstone), read until it stays empty."""
+    """Latest value per key in one partition (None = tombstone), read to its true end.
+
+    The reported end offset may fall inside the last batch; fetches return whole
+    batches, so once the position passes the reported end the last batch is in, and one
+    short extra poll picks up anything the broker still holds.
+    """
     consumer = AIOKafkaConsumer(
-        enable_auto_commit=False, group_id=None, auto_offset_reset="earliest", **options
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=quiet_ms,  # tansu answers a waiting fetch only at its deadline
+        **options,
     )
     await consumer.start()
     latest: dict[bytes, bytes | None] = {}
@@ -27,17 +36,16 @@ async def read_to_end(
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)
-        empty_polls = 0
-        while empty_polls < 2:
+        end = (await consumer.end_offsets([tp]))[tp]
+        last_poll = False
+        while True:
             batch = await consumer.getmany(tp, timeout_ms=quiet_ms)
-            records = batch.get(tp, [])
-            if not records:
-                empty_polls += 1
-                continue
-            empty_polls = 0
-            for record in records:
+            for record in batch.get(tp, []):
                 if record.key is not None:
                     latest[record.key] = record.value
+            if last_poll:
+                break
+            last_poll = await consumer.position(tp) >= end and not batch.get(tp)
     finally:
         await consumer.stop()
     return latest

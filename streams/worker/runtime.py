@@ -38,7 +38,14 @@ class Pending:
 
 
 class PartitionRuntime:
-    def __init__(self, partition: int, config: PulseConfig, table: Any, stats: Stats) -> None:
+    def __init__(
+        self,
+        partition: int,
+        config: PulseConfig,
+        table: Any,
+        stats: Stats,
+        send: Callable[[bytes, bytes | None, int], Awaitable[Any]],
+    ) -> None:
         users: dict[str, Any] = {}
         partitions = config.stream.partitions
         for key, value in list(table.data.items()):
@@ -47,11 +54,18 @@ class PartitionRuntime:
             user_id = key.decode("utf-8") if isinstance(key, bytes) else str(key)
             if partition_for(user_id, partitions) == partition and value is not None:
                 users[user_id] = decode_state(value)
-        self.store = TableStore(table, partition, users)
+        self.store = TableStore(table, partition, users, send)
         self.pipeline = PartitionPipeline(partition, config, self.store, stats)
         self.pipeline.rebuild(self.store.values())
         self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
         self.last_offset: dict[str, int] = {}
+
+
+def _changelog_sender(table: Any) -> Callable[[bytes, bytes | None, int], Awaitable[Any]]:
+    async def send(key: bytes, value: bytes | None, partition: int) -> Any:
+        return await table.changelog_topic.send(key=key, value=value, partition=partition)
+
+    return send
 
 
 class WorkerRuntime:
@@ -64,9 +78,11 @@ class WorkerRuntime:
         fetch_state: Callable[[str, int], tuple[int | None, int | None]],
         verify: Callable[[int], Awaitable[int]] | None = None,
         committed: Callable[[str, int], int | None] | None = None,
+        send_changelog: Callable[[bytes, bytes | None, int], Awaitable[Any]] | None = None,
     ) -> None:
         self.config = config
         self.table = table
+        self.send_changelog = send_changelog or _changelog_sender(table)
         self.fetch_state = fetch_state
         self.verify = verify
         self.committed = committed or (lambda topic, partition: None)
@@ -88,7 +104,7 @@ class WorkerRuntime:
             if self.verify is not None:
                 self.recovery_repairs += await self.verify(number)
             runtime = self.partitions[number] = PartitionRuntime(
-                number, self.config, self.table, self.stats
+                number, self.config, self.table, self.stats, self.send_changelog
             )
             self.recovery_seconds += time.monotonic() - began
             log.info(

@@ -8,7 +8,7 @@ and to its changelog partition (the partition of the events that changed it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -40,8 +40,15 @@ def decode_state(data: bytes) -> UserState:
 class TableStore:
     """A partition's users: cached objects over a Faust table (keys and values are bytes)."""
 
-    def __init__(self, table: Any, partition: int, users: dict[str, UserState]) -> None:
+    def __init__(
+        self,
+        table: Any,
+        partition: int,
+        users: dict[str, UserState],
+        send: Callable[[bytes, bytes | None, int], Awaitable[Any]],
+    ) -> None:
         self.table = table
+        self.send = send  # (key, value, partition) onto the table's changelog
         self.partition = partition
         self.users = users
         self._dirty: set[str] = set()
@@ -87,22 +94,22 @@ class TableStore:
         flush may return with messages still queued), so the flush Faust does before
         committing offsets covers them: a committed offset implies a saved state.
         """
-        data, changelog = self.table.data, self.table.changelog_topic
+        data, send = self.table.data, self.send
         for user_id in self._dirty:
             key = user_id.encode("utf-8")
             value = encode_state(self.users[user_id])
             data[key] = value
-            await changelog.send(key=key, value=value, partition=self.partition)
+            await send(key, value, self.partition)
         for user_id in self._deleted:
             key = user_id.encode("utf-8")
             data.pop(key, None)
-            await changelog.send(key=key, value=None, partition=self.partition)
+            await send(key, None, self.partition)
         if self._progress_dirty:
             # Written after the users, in the same partition: the changelog never holds
             # progress ahead of the state it stands for.
             key, value = progress_key(self.partition), orjson.dumps(self.progress)
             data[key] = value
-            await changelog.send(key=key, value=value, partition=self.partition)
+            await send(key, value, self.partition)
             self._progress_dirty = False
         written = len(self._dirty) + len(self._deleted)
         self._dirty.clear()

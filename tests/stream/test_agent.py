@@ -1,0 +1,146 @@
+"""The Faust agent, in memory: Faust's `test_context` runs the real agent loop (no broker).
+
+Records are put into the agent's channel as Faust events with real topic names,
+partitions and offsets; sends to output topics and the changelog are recorded, and the
+offset commit is captured instead of reaching a broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+from faust.events import Event
+from faust.types import TP, Message
+
+from streams.config_loader import load_config
+from streams.settings import Settings
+from streams.worker.app import PulseWorker
+from streams.worker.store import PROGRESS_PREFIX
+
+
+class Harness:
+    def __init__(self) -> None:
+        settings = Settings(broker="kafka://127.0.0.1:9", metrics_port=0, verify_recovery=False)
+        self.worker = PulseWorker(settings, load_config(None))
+        self.sent: list[tuple[str, bytes, bytes | None]] = []
+        self.committed: dict[TP, int] = {}
+        worker = self.worker
+        changelog = worker.table.changelog_topic.get_topic_name()
+
+        async def send(topic: str, key: bytes, value: bytes | None, partition: int | None) -> None:
+            self.sent.append(("changelog" if topic == changelog else topic, key, value))
+
+        worker._send = send  # type: ignore[method-assign]
+        worker._assigned = lambda message: True  # type: ignore[method-assign]
+        self.ends: dict[tuple[str, int], int] = {}
+        # Every source counts as read to its end once its last put record was delivered.
+        worker.runtime.fetch_state = lambda topic, p: (self.ends.get((topic, p), 0), None)
+
+        async def commit(force: bool = False) -> None:
+            self.committed.update(worker._uncommitted)
+            worker._uncommitted = {}
+
+        worker._commit = commit  # type: ignore[method-assign]
+
+    async def put(
+        self, agent: Any, topic: str, offset: int, value: bytes, partition: int = 0
+    ) -> None:
+        self.ends[(topic, partition)] = max(self.ends.get((topic, partition), 0), offset + 1)
+        message = Message(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            timestamp=0.0,
+            timestamp_type=0,
+            headers=[],
+            key=b"k",
+            value=value,
+            checksum=b"",
+            generation_id=self.worker.app.consumer_generation_id,
+        )
+        event = Event(self.worker.app, b"k", value, [], message)
+        await agent.channel.put(event)
+        for _ in range(200):  # the agent takes it on its own task
+            await asyncio.sleep(0.005)
+            if agent.channel.empty():
+                break
+        await asyncio.sleep(0.02)
+
+    def outputs(self, topic: str) -> list[dict[str, Any]]:
+        return [orjson.loads(v) for name, _, v in self.sent if name == topic and v is not None]
+
+
+def click(event_id: str, user: str, ts: str, action: str = "view") -> bytes:
+    return orjson.dumps(
+        {
+            "type": "click",
+            "event_id": event_id,
+            "user_id": user,
+            "ts": ts,
+            "action": action,
+            "item_id": "i1",
+            "category": "books",
+            "price": 10.0,
+        }
+    )
+
+
+@pytest.fixture
+async def running(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Harness, Any]]:
+    monkeypatch.setattr("streams.worker.app.FLUSH_SECONDS", 0.0)  # save after every record
+    harness = Harness()
+    agent = harness.worker.app.agents["pulse-events"]
+    async with agent.test_context() as wrapped:
+        yield harness, wrapped
+
+
+async def test_events_flow_to_outputs_state_and_commits(running: tuple[Harness, Any]) -> None:
+    harness, agent = running
+    # u1 hashes to partition 0 of 4 (murmur2, as Kafka), the partition used here.
+    await harness.put(agent, "clicks", 0, click("e1", "u1", "2026-03-01T10:00:00Z"))
+    changes = harness.outputs("segment-changes")
+    assert {c["dimension"] for c in changes} >= {"lifecycle"}
+    assert all(c["cause_event_id"] == "e1" for c in changes)
+    saved = [key for name, key, _ in harness.sent if name == "changelog"]
+    # The user first, then the partition's progress record: progress never runs ahead.
+    assert saved[-1].startswith(PROGRESS_PREFIX) and b"u1" in saved
+    assert harness.committed == {TP("clicks", 0): 1}
+
+
+async def test_bad_record_is_a_dead_letter_and_the_agent_goes_on(
+    running: tuple[Harness, Any],
+) -> None:
+    harness, agent = running
+    await harness.put(agent, "searches", 0, b"{broken")
+    await harness.put(agent, "clicks", 0, click("e2", "u1", "2026-03-01T10:00:00Z"))
+    [letter] = harness.outputs("dead-letters")
+    assert letter["reason"] == "malformed_json"
+    assert letter["source"] == {"topic": "searches", "partition": 0, "offset": 0}
+    assert harness.outputs("segment-changes"), "the next record is still processed"
+
+
+async def test_a_record_delivered_twice_counts_once(running: tuple[Harness, Any]) -> None:
+    harness, agent = running
+    first = click("e3", "u1", "2026-03-01T10:00:00Z")
+    await harness.put(agent, "clicks", 0, first)
+    before = list(harness.sent)
+    await harness.put(agent, "clicks", 0, first)  # same offset again (a refetch)
+    assert harness.sent == before, "nothing new: not processed, not dead-lettered"
+
+
+async def test_redelivery_after_restart_is_skipped_by_saved_progress(
+    running: tuple[Harness, Any],
+) -> None:
+    harness, agent = running
+    await harness.put(agent, "clicks", 0, click("e4", "u1", "2026-03-01T10:00:00Z"))
+    # A new assignment: the runtime is rebuilt from the table, as after a restart.
+    harness.worker.runtime.forget({0})
+    harness.worker.acks.forget({0})
+    before = len(harness.sent)
+    await harness.put(agent, "clicks", 0, click("e4", "u1", "2026-03-01T10:00:00Z"))
+    assert len(harness.sent) == before, "skipped: no duplicate dead letter, no output"
+    assert harness.worker.runtime.redelivered == 1
