@@ -1,35 +1,45 @@
-"""Prometheus metrics of a worker, read from its runtime at scrape time.
+"""Prometheus metrics of a worker, read from its runtime at scrape time, and its HTTP
+endpoints: /metrics, /healthz (the process answers) and /readyz (assigned partitions
+restored, no rebalance in progress).
 
-Counting happens in the core's `Stats` (plain counters, no Prometheus in the hot path);
-this collector turns them into metric families when Prometheus scrapes. Labels are
-bounded sets (topics, reasons, segments), never user ids. Base units throughout.
+Counting happens in the core's `Stats` and the runtime (plain counters, no Prometheus in
+the hot path); the collector turns them into metric families when Prometheus scrapes.
+Labels are bounded sets (topics, partitions, reasons, segments), never user ids. Base
+units throughout (seconds, records). Faust's own sensors (prefix `faust_`) can be added
+beside them; their latencies are in milliseconds, as Faust reports them.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 
 class WorkerCollector(Collector):
     """Metric families from a `WorkerRuntime` (and its worker's rebalance count)."""
 
-    def __init__(self, runtime: Any, rebalances: Any = lambda: 0) -> None:
+    def __init__(self, runtime: Any, rebalances: Any = lambda: 0, lag: Any = dict) -> None:
         self.runtime = runtime
         self.rebalances = rebalances
+        self.lag = lag
 
     def collect(self) -> Iterator[Any]:
         runtime, stats = self.runtime, self.runtime.stats
         records = CounterMetricFamily(
-            "pulse_records_consumed", "Input records taken from the input topics"
+            "pulse_records_consumed", "Input records taken, by input topic", labels=["topic"]
         )
-        records.add_metric([], stats.records)
+        for topic, count in sorted(runtime.consumed.items()):
+            records.add_metric([topic], count)
         yield records
+        yield from self._timeliness()
         accepted = CounterMetricFamily(
             "pulse_events_accepted", "Valid input events processed, by type", labels=["type"]
         )
@@ -103,14 +113,95 @@ class WorkerCollector(Collector):
         rebalances = CounterMetricFamily("pulse_rebalances", "Partition revocations seen")
         rebalances.add_metric([], self.rebalances())
         yield rebalances
+        writes = CounterMetricFamily(
+            "pulse_changelog_writes", "User states and progress records written to changelogs"
+        )
+        writes.add_metric([], runtime.changelog_writes)
+        yield writes
+
+    def _timeliness(self) -> Iterator[Any]:
+        runtime = self.runtime
+        buckets, total = [], 0
+        for bound, count in zip(
+            [*(str(b) for b in runtime_bounds()), "+Inf"], runtime.latency_buckets, strict=True
+        ):
+            total += count
+            buckets.append((bound, total))
+        processing = HistogramMetricFamily(
+            "pulse_processing_seconds", "Time to process one input record (decode to outputs)"
+        )
+        processing.add_metric([], buckets, runtime.latency_sum)
+        yield processing
+        lag = GaugeMetricFamily(
+            "pulse_consumer_lag",
+            "Records behind: log end offset minus committed offset",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), behind in sorted(self.lag().items()):
+            lag.add_metric([topic, str(partition)], behind)
+        yield lag
+        watermark = GaugeMetricFamily(
+            "pulse_watermark_seconds",
+            "Event-time watermark per partition (Unix seconds)",
+            labels=["partition"],
+        )
+        for number, partition in sorted(list(runtime.partitions.items())):
+            if partition.pipeline.clock > 0:
+                watermark.add_metric([str(number)], partition.pipeline.watermark / 1000.0)
+        yield watermark
 
 
-def serve(runtime: Any, host: str, port: int, rebalances: Any = lambda: 0) -> CollectorRegistry:
-    """Serve /metrics for this runtime on host:port (port 0: do not serve)."""
-    from prometheus_client import start_http_server
+def runtime_bounds() -> tuple[float, ...]:
+    from streams.worker.runtime import LATENCY_BOUNDS
 
+    return LATENCY_BOUNDS
+
+
+def build_registry(worker: Any, faust_sensors: bool = False) -> CollectorRegistry:
+    """A registry with the worker's metrics (and Faust's sensors, prefixed `faust_`)."""
     registry = CollectorRegistry()
-    registry.register(WorkerCollector(runtime, rebalances))
-    if port:
-        start_http_server(port, addr=host, registry=registry)
+    registry.register(WorkerCollector(worker.runtime, lambda: worker.rebalances, worker.lag))
+    if faust_sensors:
+        from faust.sensors.prometheus import setup_prometheus_sensors
+
+        # Faust also registers a web page for them; Pulse serves them from its own endpoint.
+        setup_prometheus_sensors(worker.app, "/faust-metrics", registry, name_prefix="faust")
     return registry
+
+
+def serve(
+    registry: CollectorRegistry,
+    host: str,
+    port: int,
+    readiness: Callable[[], tuple[bool, str]],
+) -> ThreadingHTTPServer | None:
+    """Serve /metrics, /healthz and /readyz on host:port in a thread (port 0: not at all)."""
+    if not port:
+        return None
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._reply(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                self._reply(200, b"ok\n")
+            elif path == "/readyz":
+                ready, why = readiness()
+                self._reply(200 if ready else 503, (why + "\n").encode())
+            else:
+                self._reply(404, b"try /metrics, /healthz or /readyz\n")
+
+        def _reply(self, status: int, body: bytes, kind: str = "text/plain") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # scrapes every few seconds would flood the log
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    Thread(target=server.serve_forever, name="pulse-metrics", daemon=True).start()
+    return server

@@ -41,6 +41,8 @@ ABSURD_TIMESTAMP: Final = "absurd_timestamp"
 UNSUPPORTED_VERSION: Final = "unsupported_version"
 DUPLICATE_EVENT: Final = "duplicate_event_id"
 TOO_LATE: Final = "too_late"
+# A valid event the pipeline failed on (a bug, not bad input): kept, never dropped.
+PROCESSING_ERROR: Final = "processing_error"
 REJECT_REASONS: Final = (
     MALFORMED_JSON,
     NOT_AN_OBJECT,
@@ -53,6 +55,7 @@ REJECT_REASONS: Final = (
     UNSUPPORTED_VERSION,
     DUPLICATE_EVENT,
     TOO_LATE,
+    PROCESSING_ERROR,
 )
 
 CLICK_ACTIONS: Final = frozenset(

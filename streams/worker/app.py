@@ -25,8 +25,10 @@ import faust
 from faust.types import TP
 
 from streams.core.config import PulseConfig
-from streams.core.outputs import OUTPUT_TOPICS, Output, encode
+from streams.core.events import PROCESSING_ERROR
+from streams.core.outputs import OUTPUT_TOPICS, Output, dead_letter, encode
 from streams.core.topics import INPUT_TOPICS
+from streams.logs import json_logging
 from streams.settings import Settings
 from streams.worker.acks import AckSequencer
 from streams.worker.kafka_clients import aiokafka_options, faust_credentials
@@ -214,6 +216,30 @@ class PulseWorker:
         # offsets is on the broker; partitions no longer assigned are left out.
         await self.app.consumer._commit_offsets(offsets)  # type: ignore[attr-defined]
 
+    def readiness(self) -> tuple[bool, str]:
+        """(ready?, why): partitions assigned and restored, no rebalance in progress."""
+        app = self.app
+        if not app.consumer_generation_id and not self._assignment and not self.rebalances:
+            return False, "not joined to the consumer group yet"
+        if getattr(app, "rebalancing", False):
+            return False, "rebalancing"
+        recovery = getattr(app.tables, "recovery", None)
+        if recovery is not None and not recovery.completed.is_set():
+            return False, "restoring tables from the changelog"
+        return True, f"ready: {len(self._assignment)} input topic-partitions assigned"
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Consumer lag per assigned input partition: log end offset − committed offset."""
+        lags: dict[tuple[str, int], int] = {}
+        for tp in list(self._assignment):
+            logical = self._logical[tp.topic]
+            highwater, _ = self._fetch_state(logical, tp.partition)
+            if highwater is None:
+                continue
+            committed = self._committed(logical, tp.partition) or 0
+            lags[(logical, tp.partition)] = max(0, highwater - committed)
+        return lags
+
     def _assigned(self, message: Any) -> bool:
         # Kept from the rebalance signals: asking the consumer builds a new set each time.
         return message.tp in self._assignment
@@ -225,6 +251,11 @@ class PulseWorker:
                 await self._take(event)
 
     async def _take(self, event: Any) -> None:
+        began = time.perf_counter()
+        await self._take_one(event)
+        self.runtime.observe(time.perf_counter() - began)
+
+    async def _take_one(self, event: Any) -> None:
         message = event.message
         if not self._assigned(message):
             return  # fetched before a rebalance; redelivered to the new owner
@@ -256,7 +287,7 @@ class PulseWorker:
     async def _finish(self, partition: int, ready: list[Any], finished: list[Any]) -> None:
         """Process released records, save state and progress, then commit."""
         for pending in ready:
-            for output in self.runtime.process(partition, pending):
+            for output in self._process(partition, pending):
                 await self._emit(output)
             done = pending.event.message
             finished.append(((done.topic, done.partition), done.offset))
@@ -273,6 +304,24 @@ class PulseWorker:
         ):
             await self._save()
         await self._commit()
+
+    def _process(self, partition: int, pending: Any) -> list[Output]:
+        try:
+            return self.runtime.process(partition, pending)
+        except Exception as exc:
+            source = pending.source
+            log.error(
+                "processing failed; the record goes to dead letters",
+                exc_info=True,
+                extra={**source, "event_id": pending.decoded.event_id, "error": repr(exc)},
+            )
+            self.runtime.stats.rejected[PROCESSING_ERROR] += 1
+            decoded = pending.decoded
+            letter = dead_letter(
+                pending.raw, PROCESSING_ERROR, repr(exc)[:500], source, decoded.user_id, decoded.ts
+            )
+            self.runtime.stats.count_outputs([letter])
+            return [letter]
 
     async def _save(self) -> None:
         """Save changed users and progress, then make their offsets committable.
@@ -317,12 +366,11 @@ class PulseWorker:
 def run_worker(settings: Settings, config: PulseConfig) -> int:
     """Run a worker until SIGTERM / Ctrl-C; returns the exit code."""
     worker = PulseWorker(settings, config)
-    from streams.metrics import serve
+    from streams.metrics import build_registry, serve
 
+    registry = build_registry(worker, faust_sensors=settings.faust_sensors)
     try:
-        serve(
-            worker.runtime, settings.metrics_host, settings.metrics_port, lambda: worker.rebalances
-        )
+        serve(registry, settings.metrics_host, settings.metrics_port, worker.readiness)
     except OSError as exc:
         log.error(
             "metrics endpoint %s:%d unavailable (%s); set --metrics-port / PULSE_METRICS_PORT",
@@ -330,8 +378,13 @@ def run_worker(settings: Settings, config: PulseConfig) -> int:
             settings.metrics_port,
             exc,
         )
+    logging_config = json_logging(settings.log_level) if settings.log_format == "json" else None
     faust_worker = faust.Worker(
-        worker.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+        worker.app,
+        loglevel=settings.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+        logging_config=logging_config,
     )
     faust_worker.execute_from_commandline()
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,22 @@ from streams.core.topics import INPUT_TOPICS
 from streams.worker.store import TableStore, decode_state, is_user_key
 
 log = logging.getLogger("pulse.worker")
+# Upper bounds (seconds) of the processing-time histogram buckets.
+LATENCY_BOUNDS: tuple[float, ...] = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
 
 
 @dataclass(slots=True)
@@ -92,6 +110,11 @@ class WorkerRuntime:
         self.partitions: dict[int, PartitionRuntime] = {}
         self.rekeyed = 0
         self.redelivered = 0
+        self.consumed: Counter[str] = Counter()  # records taken, by input topic
+        self.changelog_writes = 0
+        # Processing time per record (decode → outputs), as a histogram: bucket counts.
+        self.latency_buckets = [0] * (len(LATENCY_BOUNDS) + 1)
+        self.latency_sum = 0.0
         self.last_event_ms: dict[int, int] = {}
         self.processed = 0
         self.started = time.monotonic()
@@ -177,6 +200,7 @@ class WorkerRuntime:
             self.redelivered += 1
             return None
         self.stats.records += 1
+        self.consumed[topic] += 1
         try:
             decoded = decode_event(raw, self.config.stream.max_event_bytes)
         except InvalidEvent as exc:
@@ -212,6 +236,12 @@ class WorkerRuntime:
         if runtime is not None:
             runtime.store.mark_processed(topic, offset)
 
+    def observe(self, seconds: float) -> None:
+        self.latency_buckets[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        self.latency_sum += seconds
+
     async def flush(self, partition: int) -> int:
         runtime = self.partitions.get(partition)
-        return await runtime.store.flush() if runtime is not None else 0
+        written = await runtime.store.flush() if runtime is not None else 0
+        self.changelog_writes += written
+        return written

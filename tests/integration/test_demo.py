@@ -24,7 +24,9 @@ def scrape(port: int) -> str:
 
 
 def consumed(text: str) -> float:
-    match = re.search(r"^pulse_records_consumed_total ([0-9.e+]+)$", text, re.MULTILINE)
+    match = re.search(
+        r"^pulse_records_consumed_total\{topic=\"clicks\"\} ([0-9.e+]+)$", text, re.MULTILINE
+    )
     return float(match.group(1)) if match else 0.0
 
 

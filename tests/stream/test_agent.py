@@ -144,3 +144,25 @@ async def test_redelivery_after_restart_is_skipped_by_saved_progress(
     await harness.put(agent, "clicks", 0, click("e4", "u1", "2026-03-01T10:00:00Z"))
     assert len(harness.sent) == before, "skipped: no duplicate dead letter, no output"
     assert harness.worker.runtime.redelivered == 1
+
+
+async def test_a_failure_inside_the_pipeline_dead_letters_the_record_and_goes_on(
+    running: tuple[Harness, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness, agent = running
+    runtime = harness.worker.runtime
+    real = runtime.process
+
+    def flaky(partition: int, pending: Any) -> Any:
+        if pending.decoded.event_id == "boom":
+            raise ZeroDivisionError("a bug")
+        return real(partition, pending)
+
+    monkeypatch.setattr(runtime, "process", flaky)
+    await harness.put(agent, "clicks", 0, click("boom", "u1", "2026-03-01T10:00:00Z"))
+    await harness.put(agent, "clicks", 1, click("fine", "u1", "2026-03-01T10:01:00Z"))
+    [letter] = harness.outputs("dead-letters")
+    assert letter["reason"] == "processing_error" and "ZeroDivisionError" in letter["detail"]
+    assert letter["source"] == {"topic": "clicks", "partition": 0, "offset": 0}
+    assert any(c["cause_event_id"] == "fine" for c in harness.outputs("segment-changes"))
+    assert harness.committed == {TP("clicks", 0): 2}, "the failed record is not retried forever"
