@@ -82,8 +82,10 @@ def test_grafana_is_provisioned_with_prometheus_and_a_dashboard_of_real_metrics(
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     used = {name for expr in exprs for name in re.findall(r"\b(pulse_[a-z_]+)", expr)}
     declared = set(re.findall(r'"(pulse_[a-z_]+)"', (ROOT / "streams/metrics.py").read_text()))
-    # Counters are exposed with a _total suffix.
-    assert used <= declared | {name + "_total" for name in declared}, used - declared
+    # Counters are exposed with a _total suffix, histograms with _bucket/_sum/_count.
+    suffixes = ("_total", "_bucket", "_sum", "_count")
+    exposed = declared | {name + suffix for name in declared for suffix in suffixes}
+    assert used <= exposed, used - exposed
 
 
 def test_dockerfile_installs_the_package_and_runs_the_worker() -> None:
