@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from streams.cli.render import console, fail
-from streams.cli.worker_cmd import add_connection_options, settings_from
+from streams.cli.worker_cmd import add_connection_options, connect, settings_from
 from streams.config_loader import load_config
 from streams.core.outputs import OUTPUT_TOPICS
 from streams.settings import Settings
@@ -231,32 +231,12 @@ async def _show(
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.broker import BrokerError, EmbeddedBroker
-    from streams.topic_admin import ensure_topics
-    from streams.worker.kafka_clients import aiokafka_options
-
-    settings = settings_from(args)
-    config = load_config(settings.config)  # validated before anything starts
+    config = load_config(settings_from(args).config)  # validated before anything starts
     view = View()
     with ExitStack() as stack:
-        if not settings.broker:
-            try:
-                broker = stack.enter_context(EmbeddedBroker().start())
-            except BrokerError as exc:
-                return fail(str(exc))
-            settings = settings.override(broker=broker.url)
-            console.print(f"embedded broker (tansu, memory only) on {broker.url}")
-        try:
-            asyncio.run(
-                ensure_topics(
-                    aiokafka_options(settings),
-                    config.stream.partitions,
-                    config.source,
-                    settings.topic_prefix,
-                )
-            )
-        except OSError as exc:
-            return fail(f"cannot reach the broker at {settings.broker}: {exc}")
+        settings = connect(settings_from(args), config, stack)
+        if isinstance(settings, int):
+            return settings
         log = _ensure_log(settings.workdir, args.users, args.days, args.seed)
         worker = _start_worker(settings, settings.config)
         stack.callback(_stop_worker, worker)

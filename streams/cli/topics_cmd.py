@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+from contextlib import ExitStack
 from typing import Any
 
-from streams.cli.render import console, fail
-from streams.cli.worker_cmd import add_connection_options, settings_from
+from streams.cli.render import console
+from streams.cli.worker_cmd import add_connection_options, connect, settings_from
 from streams.config_loader import load_config
 
 
@@ -23,26 +23,13 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.topic_admin import ensure_topics
-    from streams.worker.kafka_clients import aiokafka_options
-
-    settings = settings_from(args)
-    if not settings.broker:
-        return fail("no broker given", "pass --broker kafka://HOST:PORT or set PULSE_BROKER")
-    config = load_config(settings.config)
-    try:
-        created = asyncio.run(
-            ensure_topics(
-                aiokafka_options(settings),
-                config.stream.partitions,
-                config.source,
-                settings.topic_prefix,
-            )
-        )
-    except OSError as exc:
-        return fail(f"cannot reach the broker at {settings.broker}: {exc}")
+    config = load_config(settings_from(args).config)
+    with ExitStack() as stack:
+        settings = connect(settings_from(args), config, stack, embedded=False)
+        if isinstance(settings, int):
+            return settings
     console.print(
-        f"topics ready on {settings.broker} ({config.stream.partitions} partitions); "
-        f"created: {', '.join(created) if created else 'none'}"
+        f"topics ready on {settings.broker} ({config.stream.partitions} partitions, "
+        f"prefix '{settings.topic_prefix}')"
     )
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from streams.cli.render import console, fail
 from streams.config_loader import load_config
+from streams.core.config import PulseConfig
 from streams.settings import Settings
 
 
@@ -54,36 +55,51 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def connect(
+    settings: Settings, config: PulseConfig, stack: ExitStack, embedded: bool = True
+) -> Settings | int:
+    """Settings pointing at a broker with the topics in place, or an exit code.
+
+    Without a broker in the settings, starts the embedded one (stopped by `stack`).
+    """
     from streams.broker import BrokerError, EmbeddedBroker
     from streams.topic_admin import ensure_topics
-    from streams.worker.app import run_worker
     from streams.worker.kafka_clients import aiokafka_options
 
-    settings = settings_from(args)
-    config = load_config(settings.config)
-    with ExitStack() as stack:
-        if not settings.broker:
-            try:
-                broker = stack.enter_context(EmbeddedBroker().start())
-            except BrokerError as exc:
-                return fail(str(exc))
-            settings = settings.override(broker=broker.url)
-            console.print(f"embedded broker (tansu, memory only) on {broker.url}")
+    if not settings.broker:
+        if not embedded:
+            return fail("no broker given", "pass --broker kafka://HOST:PORT or set PULSE_BROKER")
         try:
-            asyncio.run(
-                ensure_topics(
-                    aiokafka_options(settings),
-                    config.stream.partitions,
-                    config.source,
-                    settings.topic_prefix,
-                )
+            broker = stack.enter_context(EmbeddedBroker().start())
+        except BrokerError as exc:
+            return fail(str(exc))
+        settings = settings.override(broker=broker.url)
+        console.print(f"embedded broker (tansu, memory only) on {broker.url}")
+    try:
+        asyncio.run(
+            ensure_topics(
+                aiokafka_options(settings),
+                config.stream.partitions,
+                config.source,
+                settings.topic_prefix,
             )
-        except OSError as exc:
-            return fail(
-                f"cannot reach the broker at {settings.broker}: {exc}",
-                "check --broker / PULSE_BROKER, or omit both to use the embedded broker",
-            )
+        )
+    except OSError as exc:
+        return fail(
+            f"cannot reach the broker at {settings.broker}: {exc}",
+            "check --broker / PULSE_BROKER, or omit both to use the embedded broker",
+        )
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.worker.app import run_worker
+
+    config = load_config(settings_from(args).config)
+    with ExitStack() as stack:
+        settings = connect(settings_from(args), config, stack)
+        if isinstance(settings, int):
+            return settings
         console.print(
             f"worker '{settings.app_id}' on {settings.broker} "
             f"({config.stream.partitions} partitions); Ctrl-C stops it"

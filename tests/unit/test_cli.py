@@ -71,3 +71,24 @@ def test_a_missing_log_says_how_to_make_one(
 ) -> None:
     assert main(["replay", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")]) == 2
     assert "pulse simulate" in capsys.readouterr().err
+
+
+def test_topics_without_a_broker_says_how_to_give_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PULSE_BROKER", raising=False)
+    assert main(["topics"]) == 2
+    assert "--broker kafka://HOST:PORT" in capsys.readouterr().err
+
+
+def test_worker_settings_come_from_the_environment_and_options_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.cli.main import build_parser
+    from streams.cli.worker_cmd import settings_from
+
+    monkeypatch.setenv("PULSE_BROKER", "kafka://env:9092")
+    monkeypatch.setenv("PULSE_METRICS_PORT", "9999")
+    args = build_parser().parse_args(["worker", "--broker", "kafka://cli:9092"])
+    settings = settings_from(args)
+    assert settings.broker == "kafka://cli:9092" and settings.metrics_port == 9999
