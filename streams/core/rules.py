@@ -17,7 +17,7 @@ streams.core.rules.RuleError: unknown variable 'ordrs' (did you mean 'orders'?)
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import cel
@@ -72,6 +72,9 @@ _SAMPLE_VALUES: Final[dict[type, list[Value]]] = {
 }
 
 
+MEMO_SIZE: Final = 4096  # remembered results per rule
+
+
 class RuleError(PulseError):
     """A rule that does not compile or does not evaluate to true/false."""
 
@@ -85,18 +88,35 @@ class Rule:
     variables: tuple[str, ...]
     # Event kinds (and TIME) that can change the rule's outcome; see feature_view.
     triggers: frozenset[str] = frozenset()
+    # Results by input values: CEL is pure, and many users share values (counts, zeros),
+    # so a lookup often replaces an evaluation. Bounded: cleared when full.
+    memo: dict[tuple[Any, ...], bool] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def context(self, state: UserState, now: int) -> dict[str, Value]:
         return {name: VARIABLES[name].compute(state, now) for name in self.variables}
 
     def evaluate(self, state: UserState, now: int) -> bool:
         """True when the rule holds; raises RuleError if it fails at run time."""
+        context = self.context(state, now)
         try:
-            result = self.program.execute(self.context(state, now))
+            key: tuple[Any, ...] | None = tuple(context.values())
+            cached = self.memo.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a list value: not hashable, evaluate every time
+            key, cached = None, None
+        if cached is not None:
+            return cached
+        try:
+            result = self.program.execute(context)
         except Exception as exc:  # noqa: BLE001 - whatever the evaluator raises is this rule's error
             raise RuleError(f"rule {self.source!r} failed: {_first_line(exc)}") from None
         if not isinstance(result, bool):
             raise RuleError(f"rule {self.source!r} gave {result!r}, not true/false")
+        if key is not None:
+            if len(self.memo) >= MEMO_SIZE:
+                self.memo.clear()
+            self.memo[key] = result
         return result
 
 

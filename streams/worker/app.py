@@ -260,7 +260,8 @@ class PulseWorker:
         if not self._assigned(message):
             return  # fetched before a rebalance; redelivered to the new owner
         partition, tp = message.partition, (message.topic, message.partition)
-        await self.runtime.ensure_partition(partition)
+        if partition not in self.runtime.partitions:  # an await per record costs; skip it
+            await self.runtime.ensure_partition(partition)
         logical = self._logical[message.topic]
         if self.runtime.seen(logical, partition, message.offset):
             return  # delivered twice in one assignment: the first copy counts
@@ -298,12 +299,11 @@ class PulseWorker:
         if released:
             self._unsaved.setdefault(partition, []).extend(released)
             self._unsaved_count += len(released)
-        if (
-            self._unsaved_count >= FLUSH_RECORDS
-            or time.monotonic() - self._last_flush >= FLUSH_SECONDS
-        ):
+        now = time.monotonic()
+        if self._unsaved_count >= FLUSH_RECORDS or now - self._last_flush >= FLUSH_SECONDS:
             await self._save()
-        await self._commit()
+        if self._uncommitted and now - self._last_commit >= self.settings.commit_interval_s:
+            await self._commit()
 
     def _process(self, partition: int, pending: Any) -> list[Output]:
         try:

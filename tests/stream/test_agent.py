@@ -24,7 +24,9 @@ from streams.worker.store import PROGRESS_PREFIX
 
 class Harness:
     def __init__(self) -> None:
-        settings = Settings(broker="kafka://127.0.0.1:9", metrics_port=0, verify_recovery=False)
+        settings = Settings(
+            broker="kafka://127.0.0.1:9", metrics_port=0, verify_recovery=False, commit_interval_s=0
+        )
         self.worker = PulseWorker(settings, load_config(None))
         self.sent: list[tuple[str, bytes, bytes | None]] = []
         self.committed: dict[TP, int] = {}
