@@ -25,7 +25,14 @@ class LogReader:
         return self._raw.tell()
 
     def __iter__(self) -> Iterator[bytes]:
+        """Every line, blank ones included (each is a record: an empty one is dead-lettered
+        as malformed, so line numbers stay right and nothing vanishes). A UTF-8 BOM opening
+        the file is dropped: spreadsheet exports write one, and it is not part of a record."""
+        first = True
         for line in self._stream:
+            if first:
+                first = False
+                line = line.removeprefix(b"\xef\xbb\xbf")
             yield line.rstrip(b"\r\n")
 
     def close(self) -> None:

@@ -47,6 +47,11 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.log.is_dir():
+        return fail(
+            f"{args.log} is a directory; give one log file (JSON Lines, optionally gzipped)",
+            "for example: pulse replay out/sim.jsonl.gz --out out/",
+        )
     if not args.log.is_file():
         return fail(
             f"log file {args.log} does not exist",

@@ -92,3 +92,24 @@ def test_worker_settings_come_from_the_environment_and_options_win(
     args = build_parser().parse_args(["worker", "--broker", "kafka://cli:9092"])
     settings = settings_from(args)
     assert settings.broker == "kafka://cli:9092" and settings.metrics_port == 9999
+
+
+def test_a_byte_order_mark_opening_the_log_is_not_part_of_the_first_record(
+    tmp_path: Path,
+) -> None:
+    line = (
+        b'{"type":"search","event_id":"e1","user_id":"u1","ts":"2026-01-01T00:00:00Z",'
+        b'"query":"shoes","results":3}'
+    )
+    log = tmp_path / "excel-export.jsonl"
+    log.write_bytes(b"\xef\xbb\xbf" + line + b"\r\n")
+    assert main(["replay", str(log), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    summary = orjson.loads((tmp_path / "out" / "summary.json").read_bytes())
+    assert summary["accepted"] == 1 and summary["rejected_by_reason"] == {}
+
+
+def test_a_directory_instead_of_a_log_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "is a directory" in " ".join(capsys.readouterr().err.split())  # rich wraps lines
