@@ -7,6 +7,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from aiokafka.errors import KafkaConnectionError
+
 from streams import __version__
 from streams.cli import (
     bench_cmd,
@@ -52,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
     except ConfigError as exc:
         return fail(f"configuration: {exc}", "fix the file and run the command again")
+    except KafkaConnectionError as exc:
+        return fail(
+            f"cannot reach the broker: {exc}",
+            "check --broker / PULSE_BROKER (kafka://HOST:PORT), or omit both where the "
+            "command can start the embedded broker (worker, demo)",
+        )
     except KeyboardInterrupt:
         return fail("interrupted")
     return code

@@ -53,7 +53,11 @@ async def _tail(settings: Settings, topic: str, from_beginning: bool, limit: int
         auto_offset_reset="earliest" if from_beginning else "latest",
         **aiokafka_options(settings),
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except Exception:
+        await consumer.stop()  # closes what start() opened before it failed
+        raise
     shown = 0
     try:
         async for record in consumer:

@@ -113,3 +113,15 @@ def test_a_directory_instead_of_a_log_is_a_clear_error(
 ) -> None:
     assert main(["replay", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "is a directory" in " ".join(capsys.readouterr().err.split())  # rich wraps lines
+
+
+def test_an_unreachable_broker_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "one.jsonl"
+    log.write_bytes(b"{}\n")
+    from streams.broker import free_port
+
+    url = f"kafka://127.0.0.1:{free_port()}"  # nothing listens there
+    assert main(["replay", str(log), "--broker", url, "--max"]) == 2
+    assert "cannot reach the broker" in " ".join(capsys.readouterr().err.split())
