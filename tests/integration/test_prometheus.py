@@ -47,6 +47,14 @@ def ready(port: int) -> bool:
         return False
 
 
+def answers(url: str) -> bool:
+    try:
+        get(url)
+    except OSError:  # not listening yet (URLError is an OSError)
+        return False
+    return True
+
+
 def scalar(base: str, expr: str) -> float:
     result = query(base, expr)["data"]["result"]
     return float(result[0]["value"][1]) if result else -1.0
@@ -87,6 +95,10 @@ def test_prometheus_scrapes_counters_that_match_the_log(
     )
     base = f"http://127.0.0.1:{web_port}"
     try:
+        # Prometheus takes a moment to open its TSDB and listen (longer on a busy machine).
+        assert wait_for(lambda: answers(f"{base}/-/ready"), timeout=60), (
+            tmp_path / "prometheus.log"
+        ).read_text()[-2000:]
         produce(broker_url, namespace, log)
         consumed = "sum(pulse_records_consumed_total)"
         assert wait_for(lambda: scalar(base, consumed) >= lines, timeout=120), (
