@@ -65,12 +65,13 @@ class Harness:
             generation_id=self.worker.app.consumer_generation_id,
         )
         event = Event(self.worker.app, b"k", value, [], message)
+        taken = sum(self.worker.runtime.latency_buckets)  # +1 when a record is fully taken
         await agent.channel.put(event)
-        for _ in range(200):  # the agent takes it on its own task
+        for _ in range(1000):  # the agent takes it on its own task
             await asyncio.sleep(0.005)
-            if agent.channel.empty():
-                break
-        await asyncio.sleep(0.02)
+            if sum(self.worker.runtime.latency_buckets) > taken:
+                return
+        raise AssertionError("the agent did not take the record within 5 s")
 
     def outputs(self, topic: str) -> list[dict[str, Any]]:
         return [orjson.loads(v) for name, _, v in self.sent if name == topic and v is not None]
