@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 from typing import Any
@@ -33,91 +33,92 @@ class WorkerCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         runtime, stats = self.runtime, self.runtime.stats
-        records = CounterMetricFamily(
-            "pulse_records_consumed", "Input records taken, by input topic", labels=["topic"]
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_records_consumed",
+            "Input records taken, by input topic",
+            ["topic"],
+            runtime.consumed,
         )
-        for topic, count in sorted(runtime.consumed.items()):
-            records.add_metric([topic], count)
-        yield records
         yield from self._timeliness()
-        accepted = CounterMetricFamily(
-            "pulse_events_accepted", "Valid input events processed, by type", labels=["type"]
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_events_accepted",
+            "Valid input events processed, by type",
+            ["type"],
+            stats.accepted,
         )
-        for kind, count in sorted(stats.accepted.items()):
-            accepted.add_metric([kind], count)
-        yield accepted
-        rejected = CounterMetricFamily(
+        yield labelled(
+            CounterMetricFamily,
             "pulse_events_rejected",
             "Input records sent to dead letters, by reason",
-            labels=["reason"],
+            ["reason"],
+            stats.rejected,
         )
-        for reason, count in sorted(stats.rejected.items()):
-            rejected.add_metric([reason], count)
-        yield rejected
-        outputs = CounterMetricFamily(
-            "pulse_output_events", "Output events produced, by topic", labels=["topic"]
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_output_events",
+            "Output events produced, by topic",
+            ["topic"],
+            stats.outputs,
         )
-        for topic, count in sorted(stats.outputs.items()):
-            outputs.add_metric([topic], count)
-        yield outputs
-        transitions = CounterMetricFamily(
-            "pulse_segment_transitions", "Segment changes", labels=["dimension", "from", "to"]
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_segment_transitions",
+            "Segment changes",
+            ["dimension", "from", "to"],
+            stats.changes,
         )
-        for (dimension, old, new), count in sorted(stats.changes.items()):
-            transitions.add_metric([dimension, old, new], count)
-        yield transitions
         populations: Counter[tuple[str, str]] = Counter()
         users = 0
         for partition in list(runtime.partitions.values()):
             populations.update(partition.pipeline.populations)
             users += len(partition.store)
-        population = GaugeMetricFamily(
+        yield labelled(
+            GaugeMetricFamily,
             "pulse_segment_population",
             "Users per segment (assigned partitions)",
-            labels=["dimension", "segment"],
+            ["dimension", "segment"],
+            populations,
         )
-        for (dimension, segment), count in sorted(populations.items()):
-            population.add_metric([dimension, segment], count)
-        yield population
         yield GaugeMetricFamily("pulse_users", "Users held in state", value=users)
         yield GaugeMetricFamily(
             "pulse_partitions_assigned",
             "Partitions this worker owns",
             value=len(runtime.partitions),
         )
-        lag = GaugeMetricFamily(
+        now_ms = time.time() * 1000.0
+        yield labelled(
+            GaugeMetricFamily,
             "pulse_event_time_lag_seconds",
             "Wall clock minus event time of the last processed event",
-            labels=["partition"],
+            ["partition"],
+            {p: max(0.0, (now_ms - ms) / 1000.0) for p, ms in runtime.last_event_ms.items()},
         )
-        now_ms = time.time() * 1000.0
-        for partition, event_ms in sorted(runtime.last_event_ms.items()):
-            lag.add_metric([str(partition)], max(0.0, (now_ms - event_ms) / 1000.0))
-        yield lag
-        redelivered = CounterMetricFamily(
-            "pulse_records_redelivered",
-            "Records skipped because saved state already included them (at-least-once)",
-        )
-        redelivered.add_metric([], runtime.redelivered)
-        yield redelivered
-        repairs = CounterMetricFamily(
-            "pulse_recovery_repairs", "Table values corrected after recovery by a full read"
-        )
-        repairs.add_metric([], runtime.recovery_repairs)
-        yield repairs
-        recovery = CounterMetricFamily(
-            "pulse_recovery_seconds", "Time spent restoring partitions after assignment"
-        )
-        recovery.add_metric([], runtime.recovery_seconds)
-        yield recovery
-        rebalances = CounterMetricFamily("pulse_rebalances", "Partition revocations seen")
-        rebalances.add_metric([], self.rebalances())
-        yield rebalances
-        writes = CounterMetricFamily(
-            "pulse_changelog_writes", "User states and progress records written to changelogs"
-        )
-        writes.add_metric([], runtime.changelog_writes)
-        yield writes
+        for name, doc, value in (
+            (
+                "pulse_records_redelivered",
+                "Records skipped because saved state already included them (at-least-once)",
+                runtime.redelivered,
+            ),
+            (
+                "pulse_recovery_repairs",
+                "Table values corrected after recovery by a full read",
+                runtime.recovery_repairs,
+            ),
+            (
+                "pulse_recovery_seconds",
+                "Time spent restoring partitions after assignment",
+                runtime.recovery_seconds,
+            ),
+            ("pulse_rebalances", "Partition revocations seen", self.rebalances()),
+            (
+                "pulse_changelog_writes",
+                "User states and progress records written to changelogs",
+                runtime.changelog_writes,
+            ),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
 
     def _timeliness(self) -> Iterator[Any]:
         runtime = self.runtime
@@ -132,23 +133,36 @@ class WorkerCollector(Collector):
         )
         processing.add_metric([], buckets, runtime.latency_sum)
         yield processing
-        lag = GaugeMetricFamily(
+        yield labelled(
+            GaugeMetricFamily,
             "pulse_consumer_lag",
             "Records behind: log end offset minus committed offset",
-            labels=["topic", "partition"],
+            ["topic", "partition"],
+            self.lag(),
         )
-        for (topic, partition), behind in sorted(self.lag().items()):
-            lag.add_metric([topic, str(partition)], behind)
-        yield lag
-        watermark = GaugeMetricFamily(
+        yield labelled(
+            GaugeMetricFamily,
             "pulse_watermark_seconds",
             "Event-time watermark per partition (Unix seconds)",
-            labels=["partition"],
+            ["partition"],
+            {
+                number: partition.pipeline.watermark / 1000.0
+                for number, partition in list(runtime.partitions.items())
+                if partition.pipeline.clock > 0
+            },
         )
-        for number, partition in sorted(list(runtime.partitions.items())):
-            if partition.pipeline.clock > 0:
-                watermark.add_metric([str(number)], partition.pipeline.watermark / 1000.0)
-        yield watermark
+
+
+def labelled(
+    kind: Callable[..., Any], name: str, doc: str, labels: list[str], values: Mapping[Any, float]
+) -> Any:
+    """A metric family with one sample per key (a label value, or a tuple of them)."""
+    family = kind(name, doc, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric(
+            [str(part) for part in (key if isinstance(key, tuple) else (key,))], value
+        )
+    return family
 
 
 def runtime_bounds() -> tuple[float, ...]:
