@@ -276,9 +276,7 @@ class PulseWorker:
             if rekey_to is not None:
                 # Not keyed by user id: send it again, keyed, to the partition owning the
                 # user.
-                await self.app.topic(
-                    message.topic, key_serializer="raw", value_serializer="raw"
-                ).send(key=rekey_to.encode("utf-8"), value=event.value)
+                await self._send(message.topic, rekey_to.encode("utf-8"), event.value, None)
             for output in immediate:
                 await self._emit(output)
             if rekey_to is None and not immediate:
