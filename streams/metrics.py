@@ -113,6 +113,11 @@ class WorkerCollector(Collector):
             ),
             ("pulse_rebalances", "Partition revocations seen", self.rebalances()),
             (
+                "pulse_records_rekeyed",
+                "Records not keyed by their user id, re-sent to the user's partition",
+                runtime.rekeyed,
+            ),
+            (
                 "pulse_changelog_writes",
                 "User states and progress records written to changelogs",
                 runtime.changelog_writes,

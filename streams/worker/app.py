@@ -112,7 +112,7 @@ class PulseWorker:
         self._changelog = self.table.changelog_topic.get_topic_name()
         verify = self._verify_partition if settings.verify_recovery else None
         self.runtime = WorkerRuntime(
-            config, self.table, self._fetch_state, verify, self._committed, self._save_user
+            config, self.table, self._fetch_state, self._save_user, verify, self._committed
         )
         self._assignment: set[TP] = set()
         self.acks = AckSequencer()

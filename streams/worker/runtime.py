@@ -23,6 +23,7 @@ from streams.core.ids import partition_for
 from streams.core.merge import SourceMerger
 from streams.core.outputs import Output, dead_letter
 from streams.core.pipeline import PartitionPipeline, Stats, salvage
+from streams.core.timefmt import format_ts
 from streams.core.topics import INPUT_TOPICS
 from streams.worker.store import TableStore, decode_state, is_user_key
 
@@ -79,13 +80,6 @@ class PartitionRuntime:
         self.last_offset: dict[str, int] = {}
 
 
-def _changelog_sender(table: Any) -> Callable[[bytes, bytes | None, int], Awaitable[Any]]:
-    async def send(key: bytes, value: bytes | None, partition: int) -> Any:
-        return await table.changelog_topic.send(key=key, value=value, partition=partition)
-
-    return send
-
-
 class WorkerRuntime:
     """State of one worker: a runtime per assigned partition and the shared stats."""
 
@@ -94,13 +88,13 @@ class WorkerRuntime:
         config: PulseConfig,
         table: Any,
         fetch_state: Callable[[str, int], tuple[int | None, int | None]],
+        send_changelog: Callable[[bytes, bytes | None, int], Awaitable[Any]],
         verify: Callable[[int], Awaitable[int]] | None = None,
         committed: Callable[[str, int], int | None] | None = None,
-        send_changelog: Callable[[bytes, bytes | None, int], Awaitable[Any]] | None = None,
     ) -> None:
         self.config = config
         self.table = table
-        self.send_changelog = send_changelog or _changelog_sender(table)
+        self.send_changelog = send_changelog  # (key, value, partition) onto the changelog
         self.fetch_state = fetch_state
         self.verify = verify
         self.committed = committed or (lambda topic, partition: None)
@@ -116,8 +110,6 @@ class WorkerRuntime:
         self.latency_buckets = [0] * (len(LATENCY_BOUNDS) + 1)
         self.latency_sum = 0.0
         self.last_event_ms: dict[int, int] = {}
-        self.processed = 0
-        self.started = time.monotonic()
 
     async def ensure_partition(self, number: int) -> PartitionRuntime:
         """The runtime of an assigned partition, built from the (verified) table on first use."""
@@ -130,11 +122,12 @@ class WorkerRuntime:
                 number, self.config, self.table, self.stats, self.send_changelog
             )
             self.recovery_seconds += time.monotonic() - began
+            clock = runtime.pipeline.clock
             log.info(
-                "partition %d: %d users restored, clock %s, %.2fs",
+                "partition %d: %d users restored, event time %s, %.2fs",
                 number,
                 len(runtime.store),
-                runtime.pipeline.clock,
+                format_ts(clock) if clock > 0 else "none yet",
                 time.monotonic() - began,
             )
         return runtime
@@ -227,7 +220,6 @@ class WorkerRuntime:
     def process(self, partition: int, pending: Pending) -> list[Output]:
         runtime = self.partitions[partition]
         outputs = runtime.pipeline.process(pending.decoded, pending.raw, pending.source)
-        self.processed += 1
         self.last_event_ms[partition] = runtime.pipeline.clock
         return outputs
 
