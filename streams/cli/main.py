@@ -13,6 +13,7 @@ from streams import __version__
 from streams.cli import (
     bench_cmd,
     demo_cmd,
+    evaluate_cmd,
     replay_cmd,
     simulate_cmd,
     tail_cmd,
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail_cmd.register(commands)
     topics_cmd.register(commands)
     bench_cmd.register(commands)
+    evaluate_cmd.register(commands)
     return parser
 
 

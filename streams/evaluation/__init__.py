@@ -1,0 +1,1 @@
+"""Offline evaluation of the online models on a recorded log (labels from the log itself)."""
