@@ -1,7 +1,8 @@
 """`pulse evaluate churn`: how well churn risk is predicted, from a log alone.
 
-Every purchase is a prediction point: after the user's features are updated, each
-scorer gives P(no purchase within H days). The label comes from the log itself: 0 when
+Every purchase is a prediction point (purchases of one user in the same millisecond are
+one basket, one point): after the user's features are updated, each scorer gives
+P(no purchase within H days). The label comes from the log itself: 0 when
 the user buys again within H days, 1 when event time (the watermark over all events)
 passes t + H without a purchase; points the log ends too early for stay unresolved.
 Learning is progressive: a scorer predicts at t and learns the label only when it
@@ -111,8 +112,10 @@ def evaluate(
         state.features.update(event)
         if not isinstance(event, PurchaseEvent):
             continue
-        # A purchase within H of earlier points: those users did not churn.
         queue = pending[event.user_id]
+        if queue and queue[-1].ts == event.ts:
+            continue  # the same basket split into several purchase events: one point
+        # A purchase within H of earlier points: those users did not churn.
         while queue:
             resolve(queue.pop(0), False)
         x = features(state, event.ts)

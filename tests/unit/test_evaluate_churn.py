@@ -93,3 +93,10 @@ def test_the_command_prints_model_and_heuristic_and_writes_scores(
     rows = [orjson.loads(line) for line in scores.read_bytes().splitlines()]
     assert len(rows) == 40 and set(rows[0]) == {"event_id", "user_id", "ts", "score"}
     assert all(0.0 <= row["score"] <= 1.0 for row in rows)
+
+
+def test_a_basket_split_into_several_purchases_is_one_point() -> None:
+    log = [purchase("a", 0, 1), purchase("a", 0, 2), purchase("a", 0, 3), view("x", 30)]
+    result = evaluate(log, horizon_days=10, warmup_days=0)
+    assert result.points == 1
+    assert [label for label, _, _ in result.resolved] == [True]  # no "bought again" label
