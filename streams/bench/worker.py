@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -40,6 +38,7 @@ from streams.producer import produce_log, route
 from streams.simulator.generator import SimulationSpec
 from streams.simulator.writer import write_simulation
 from streams.topic_admin import ensure_topics
+from streams.worker.process import WorkerProcess
 
 START = "2026-01-05T00:00:00Z"
 
@@ -117,35 +116,21 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-class PulseProcess:
+class PulseProcess(WorkerProcess):
+    """A Pulse worker on its own topic prefix and consumer group, metrics on `port`."""
+
     def __init__(self, url: str, prefix: str, workdir: Path, port: int) -> None:
         self.port = port
         env = {
-            **os.environ,
             "PULSE_TOPIC_PREFIX": prefix,
             "PULSE_APP_ID": prefix + "pulse",
             "PULSE_WORKDIR": str(workdir),
             "PULSE_METRICS_PORT": str(port),
         }
-        self.log = (workdir.parent / "pulse-worker.log").open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "streams.cli.main", "worker", "--broker", url],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        super().__init__(url, workdir.parent / f"{prefix}worker.log", env)
 
     def consumed(self) -> float:
         return _metric(self.port, "pulse_records_consumed_total")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
 
 
 def _pulse_rate(worker: PulseProcess, expect: int, timeout: float) -> tuple[float, list[float]]:
@@ -161,7 +146,7 @@ def _pulse_rate(worker: PulseProcess, expect: int, timeout: float) -> tuple[floa
         if seen >= expect:
             return (seen - base) / max(time.perf_counter() - first, 1e-9), rss
         if worker.process.poll() is not None:
-            raise RuntimeError("the Pulse worker exited; see pulse-worker.log")
+            raise RuntimeError(f"the Pulse worker exited; see {worker.log_path}")
         time.sleep(0.2)
     raise RuntimeError(f"the Pulse worker consumed {worker.consumed():.0f} of {expect} in time")
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter, deque
 from contextlib import ExitStack
@@ -24,6 +21,7 @@ from streams.cli.worker_cmd import add_connection_options, connect, settings_fro
 from streams.config_loader import load_config
 from streams.core.outputs import OUTPUT_TOPICS
 from streams.settings import Settings
+from streams.worker.process import WorkerProcess
 
 
 def register(commands: Any) -> None:
@@ -142,35 +140,16 @@ def _ensure_log(workdir: Path, users: int, days: int, seed: int) -> Path:
     return path
 
 
-def _start_worker(settings: Settings, config: Path | None) -> subprocess.Popen[bytes]:
-    from streams.broker import _die_with_parent
-
+def _start_worker(settings: Settings) -> WorkerProcess:
     settings.workdir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "streams.cli.main", "worker", "--broker", str(settings.broker)]
-    command += ["--metrics-port", str(settings.metrics_port), "--log-level", "info"]
-    command += ["--workdir", str(settings.workdir / "worker")]
-    if config is not None:
-        command += ["--config", str(config)]
-    log = (settings.workdir / "worker.log").open("wb")
-    # Its own session: Ctrl-C reaches the demo, which stops the worker with SIGTERM and
-    # waits; PR_SET_PDEATHSIG stops it even if the demo itself is killed.
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        command,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
+    args = ["--metrics-port", str(settings.metrics_port), "--log-level", "info"]
+    args += ["--workdir", str(settings.workdir / "worker")]
+    if settings.config is not None:
+        args += ["--config", str(settings.config)]
+    # Its own session: Ctrl-C reaches the demo, which stops the worker with SIGTERM.
+    return WorkerProcess(
+        str(settings.broker), settings.workdir / "worker.log", args=args, own_session=True
     )
-
-
-def _stop_worker(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 async def _show(
@@ -179,7 +158,7 @@ async def _show(
     speed: float,
     duration: float,
     live: bool,
-    worker: subprocess.Popen[bytes],
+    worker: WorkerProcess,
     view: View,
 ) -> None:
     from aiokafka import AIOKafkaConsumer
@@ -210,8 +189,8 @@ async def _show(
             else (contextlib.nullcontext()) as screen
         ):
             while deadline is None or time.monotonic() < deadline:
-                if worker.poll() is not None:
-                    raise RuntimeError(f"the worker exited with code {worker.returncode}")
+                if worker.process.poll() is not None:
+                    raise RuntimeError(f"the worker exited with code {worker.process.returncode}")
                 batch = await consumer.getmany(timeout_ms=250, max_records=5000)
                 for tp, records in batch.items():
                     for record in records:
@@ -238,8 +217,8 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(settings, int):
             return settings
         log = _ensure_log(settings.workdir, args.users, args.days, args.seed)
-        worker = _start_worker(settings, settings.config)
-        stack.callback(_stop_worker, worker)
+        worker = _start_worker(settings)
+        stack.callback(worker.stop)
         console.print(
             f"worker pid {worker.pid} (log: {settings.workdir / 'worker.log'}); "
             "waiting for it to join — Ctrl-C stops everything"

@@ -160,7 +160,7 @@ class PulseWorker:
         return int(value) if value is not None else None
 
     async def _verify_partition(self, partition: int) -> int:
-        topic = self.table.changelog_topic.get_topic_name()
+        topic = self._changelog
         latest = await read_to_end(aiokafka_options(self.settings), topic, partition)
         repaired = repair(self.table.data, latest)
         if repaired:
@@ -176,13 +176,11 @@ class PulseWorker:
         self.rebalances += 1
         moved = {tp.partition for tp in revoked if tp.topic in self._logical}
         log.info("rebalance: partitions %s revoked", sorted(moved))
-        try:
-            async with asyncio.timeout(5):
-                async with self._lock:
-                    await self._save()
-            await self._commit(force=True)  # keep the new owner's re-reading short
-        except Exception as exc:  # noqa: BLE001 - at-least-once: a failed commit only re-reads
-            log.warning("commit before revocation failed: %r", exc)
+        if await self._save_now(timeout=5.0, when="before revocation"):
+            try:
+                await self._commit(force=True)  # keep the new owner's re-reading short
+            except Exception as exc:  # noqa: BLE001 - at-least-once: a failed commit re-reads
+                log.warning("commit before revocation failed: %r", exc)
         self._assignment -= set(revoked)
         self.runtime.forget(moved)
         self.acks.forget(moved)
@@ -205,16 +203,18 @@ class PulseWorker:
 
     async def _commit(self, force: bool = False) -> None:
         """Commit the processed prefix of each partition (at most every commit interval)."""
-        now = time.monotonic()
-        if not self._uncommitted or (
-            not force and now - self._last_commit < self.settings.commit_interval_s
-        ):
+        if not self._uncommitted or not (force or self._commit_due(time.monotonic())):
             return
         offsets, self._uncommitted = self._uncommitted, {}
-        self._last_commit = now
+        self._last_commit = time.monotonic()
         # Flushes the producer first, so every output and saved state before these
         # offsets is on the broker; partitions no longer assigned are left out.
         await self.app.consumer._commit_offsets(offsets)  # type: ignore[attr-defined]
+
+    def _commit_due(self, now: float) -> bool:
+        return (
+            bool(self._uncommitted) and now - self._last_commit >= self.settings.commit_interval_s
+        )
 
     def readiness(self) -> tuple[bool, str]:
         """(ready?, why): partitions assigned and restored, no rebalance in progress."""
@@ -300,7 +300,7 @@ class PulseWorker:
         now = time.monotonic()
         if self._unsaved_count >= FLUSH_RECORDS or now - self._last_flush >= FLUSH_SECONDS:
             await self._save()
-        if self._uncommitted and now - self._last_commit >= self.settings.commit_interval_s:
+        if self._commit_due(now):  # checked here: an await per record costs
             await self._commit()
 
     def _process(self, partition: int, pending: Any) -> list[Output]:
@@ -336,14 +336,19 @@ class PulseWorker:
             for acked in released:
                 self._uncommitted[acked.message.tp] = acked.message.offset + 1
 
+    async def _save_now(self, timeout: float, when: str) -> bool:
+        """Save outside the agent's turn (rebalance, shutdown); False if it failed."""
+        try:
+            async with asyncio.timeout(timeout), self._lock:
+                await self._save()
+        except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
+            log.warning("saving state %s failed: %r", when, exc)
+            return False
+        return True
+
     async def _on_shutdown(self, sender: Any = None, **_: Any) -> None:
         """Save what was processed (the consumer is stopped; progress covers the rest)."""
-        try:
-            async with asyncio.timeout(10):
-                async with self._lock:
-                    await self._save()
-        except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
-            log.warning("saving state at shutdown failed: %r", exc)
+        await self._save_now(timeout=10.0, when="at shutdown")
 
     async def _tick(self) -> None:
         """Release records the merger holds once their sources turn out to be drained.

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +18,7 @@ from streams.replay import replay_to_dir
 from streams.simulator.generator import SimulationSpec
 from streams.simulator.writer import write_simulation
 from streams.topic_admin import ensure_topics
+from streams.worker.process import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,8 +43,8 @@ def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, li
     }
 
 
-class Worker:
-    """One `pulse worker` process with its own log file."""
+class Worker(WorkerProcess):
+    """One `pulse worker` process on a test's topic prefix, logging to `<name>.log`."""
 
     def __init__(
         self,
@@ -57,9 +54,7 @@ class Worker:
         name: str = "w",
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        self.log_path = workdir / f"{name}.log"
         env = {
-            **os.environ,
             "PULSE_TOPIC_PREFIX": prefix,
             "PULSE_APP_ID": prefix + "pulse",
             "PULSE_WORKDIR": str(workdir / name),
@@ -67,27 +62,7 @@ class Worker:
             "PULSE_METRICS_PORT": "0",
             **(extra_env or {}),
         }
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli.main", "worker", "--broker", url],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        return int(self.process.returncode)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        super().__init__(url, workdir / f"{name}.log", env)
 
 
 def ensure_input_topics(url: str, prefix: str) -> None:
