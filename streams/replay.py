@@ -15,7 +15,9 @@ from typing import IO, Any
 
 import orjson
 
+from models.suite import Suite, suite_factory
 from streams import __version__
+from streams.core.churn import Scored
 from streams.core.config import PulseConfig
 from streams.core.outputs import OUTPUT_TOPICS, encode
 from streams.core.pipeline import Pipeline
@@ -23,6 +25,7 @@ from streams.core.timefmt import format_ts
 from streams.logfile import LogReader
 
 SUMMARY_FILE = "summary.json"
+SCORES_FILE = "churn-scores.jsonl"
 PROGRESS_EVERY = 20_000
 
 
@@ -57,6 +60,7 @@ class ReplayResult:
             "users_expired": stats.users_expired,
             "rule_errors": stats.rule_errors,
             "last_rule_error": stats.last_rule_error or None,
+            "models": models_summary(self.pipeline),
             "watermarks": [
                 format_ts(p.watermark) if p.clock > 0 else None for p in self.pipeline.partitions
             ],
@@ -65,16 +69,45 @@ class ReplayResult:
         }
 
 
+def models_summary(pipeline: Pipeline) -> dict[str, Any]:
+    """Churn quality over resolved labels, personas named from their centroids, reco size."""
+    settings = pipeline.config.models
+    out: dict[str, Any] = {}
+    if settings.churn.enabled:
+        out["churn"] = pipeline.stats.churn.summary(settings.churn.horizon_days)
+    suites = [p.models for p in pipeline.partitions if isinstance(p.models, Suite)]
+    if settings.clusters.enabled:
+        out["persona_centroids"] = {
+            f"partition {index}": [
+                {"persona": suite.clusters.label(cluster), "centroid": name}
+                for cluster, name in sorted(suite.clusters.describe().items())
+            ]
+            for index, suite in enumerate(suites)
+            if suite.clusters is not None
+        }
+    if settings.recommendations.enabled:
+        out["recommendations"] = {
+            "items_tracked": [
+                len(suite.recommender.popularity) for suite in suites if suite.recommender
+            ]
+        }
+    return out
+
+
 def replay_to_dir(
     log: str | Path,
     out_dir: str | Path,
     config: PulseConfig,
     progress: Callable[[int, int], None] | None = None,
+    all_scores: bool = False,
 ) -> ReplayResult:
-    """Replay `log` in-process; write one JSONL file per output topic and summary.json."""
+    """Replay `log` in-process; write one JSONL file per output topic and summary.json.
+
+    With `all_scores`, also churn-scores.jsonl: one line per churn prediction point.
+    """
     log_path, out_path = Path(log), Path(out_dir)
     out_path.mkdir(parents=True, exist_ok=True)
-    pipeline = Pipeline(config)
+    pipeline = Pipeline(config, suite_factory(config))
     source_name = log_path.name
     started = time.perf_counter()
     with ExitStack() as stack:
@@ -82,6 +115,14 @@ def replay_to_dir(
             topic: stack.enter_context((out_path / f"{topic}.jsonl").open("wb"))
             for topic in OUTPUT_TOPICS
         }
+        if all_scores:
+            scores = stack.enter_context((out_path / SCORES_FILE).open("wb"))
+
+            def write_score(scored: Scored) -> None:
+                scores.write(score_line(scored) + b"\n")
+
+            for partition in pipeline.partitions:
+                partition.on_score = write_score
         reader = stack.enter_context(LogReader(log_path))
         process = pipeline.process
         for number, raw in enumerate(reader, start=1):
@@ -96,3 +137,14 @@ def replay_to_dir(
         orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     )
     return result
+
+
+def score_line(scored: Scored) -> bytes:
+    return orjson.dumps(
+        {
+            "event_id": scored.event_id,
+            "user_id": scored.user_id,
+            "ts": format_ts(scored.ts),
+            "score": scored.score,
+        }
+    )

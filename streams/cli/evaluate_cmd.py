@@ -19,7 +19,8 @@ def register(commands: Any) -> None:
     targets = parser.add_subparsers(dest="target", metavar="MODEL", required=True)
     churn = targets.add_parser(
         "churn",
-        help="churn risk at every purchase: ROC AUC and log loss, model vs count heuristic",
+        help="churn risk at every purchase: ROC AUC and log loss, model vs count heuristic "
+        "and BG/NBD",
     )
     churn.add_argument("log", type=Path)
     churn.add_argument(
@@ -62,7 +63,11 @@ def run_churn(args: argparse.Namespace) -> int:
     )
     for column in ("scorer", "ROC AUC (higher is better)", "log loss (lower is better)"):
         table.add_column(column, justify="left" if column == "scorer" else "right")
-    for name, label in (("model", "online model (River)"), ("count_heuristic", "count heuristic")):
+    for name, label in (
+        ("model", "Pulse churn score (River, blended with the prior)"),
+        ("count_heuristic", "count heuristic"),
+        ("bg_nbd", "BG/NBD (refitted every 30 days)"),
+    ):
         table.add_row(label, f"{figures[name]['roc_auc']:.3f}", f"{figures[name]['log_loss']:.3f}")
     console.print(table)
     console.print(

@@ -42,6 +42,11 @@ def register(commands: Any) -> None:
         default=None,
         help="config file (default: the sample shipped with Pulse)",
     )
+    parser.add_argument(
+        "--all-scores",
+        action="store_true",
+        help="also write churn-scores.jsonl: one line per churn prediction point",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or tables")
     parser.set_defaults(run=run)
 
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if args.broker:
         return produce(args, config)
     with byte_progress(f"replaying {args.log.name}", enabled=not args.quiet) as update:
-        result = replay_to_dir(args.log, args.out, config, update)
+        result = replay_to_dir(args.log, args.out, config, update, args.all_scores)
     if not args.quiet:
         for table in summary_tables(result.summary()):
             console.print(table)

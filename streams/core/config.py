@@ -15,17 +15,16 @@ streams.core.errors.ConfigError: pulse.yaml:7: unknown key 'lifecycle.dormant_af
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from streams.core.errors import ConfigError
+from streams.core.config_reader import Path, Reader, dotted
 from streams.core.feature_view import VARIABLES
+from streams.core.models_config import ModelsConfig, models_section
 from streams.core.rules import Rule, RuleError, compile_rule
 
-Path = tuple[str | int, ...]
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -88,81 +87,17 @@ class PulseConfig:
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     value: ValueConfig = field(default_factory=ValueConfig)
     segments: tuple[RuleSegment, ...] = ()
-    # Sections owned by later stages (campaigns, models), validated by them.
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    # Sections owned by later stages (campaigns), validated by them.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 _SECTIONS: Final = ("version", "stream", "lifecycle", "value", "segments", "campaigns", "models")
 
 
-class _Reader:
-    """Reads typed values from nested plain data, reporting problems with their line."""
-
-    def __init__(self, file: str, lines: Mapping[Path, int]) -> None:
-        self.file = file
-        self.lines = lines
-
-    def line(self, path: Path) -> int | None:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return None
-
-    def fail(self, path: Path, problem: str, fix: str) -> ConfigError:
-        return ConfigError(self.file, self.line(path), problem, fix)
-
-    def mapping(self, data: object, path: Path, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise self.fail(path, f"'{_dotted(path)}' must be a mapping", "use 'key: value' lines")
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                fix = (
-                    f"did you mean {close[0]!r}?"
-                    if close
-                    else f"allowed keys: {', '.join(allowed)}"
-                )
-                raise self.fail((*path, key), f"unknown key '{_dotted((*path, key))}'", fix)
-        return data
-
-    def number(
-        self,
-        data: dict[str, Any],
-        path: Path,
-        key: str,
-        default: float,
-        minimum: float,
-        integer: bool,
-    ) -> Any:
-        value = data.get(key, default)
-        where = (*path, key)
-        ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok_type:
-            kind = "a whole number" if integer else "a number"
-            raise self.fail(
-                where,
-                f"'{_dotted(where)}' must be {kind}, got {value!r}",
-                f"write e.g. {key}: {default}",
-            )
-        if value < minimum:
-            raise self.fail(
-                where,
-                f"'{_dotted(where)}' must be >= {minimum}, got {value}",
-                f"use a value of at least {minimum}",
-            )
-        return value
-
-
-def _dotted(path: Path) -> str:
-    return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
-
-
 def build_config(data: object, file: str, lines: Mapping[Path, int] | None = None) -> PulseConfig:
     """Validate plain configuration data (as parsed from YAML) into a PulseConfig."""
-    reader = _Reader(file, lines or {})
+    reader = Reader(file, lines or {})
     root = reader.mapping(data, (), _SECTIONS)
     version = root.get("version", 1)
     if version != 1:
@@ -171,18 +106,29 @@ def build_config(data: object, file: str, lines: Mapping[Path, int] | None = Non
             f"config version {version!r} is not supported",
             "this Pulse reads 'version: 1'",
         )
-    extra: dict[str, Any] = {key: root[key] for key in ("campaigns", "models") if key in root}
+    extra: dict[str, Any] = {key: root[key] for key in ("campaigns",) if key in root}
+    stream = _stream(reader, root.get("stream"))
+    models = models_section(reader, root.get("models"))
+    if models.churn.enabled and models.churn.horizon_days >= stream.state_ttl_days:
+        raise reader.fail(
+            ("models", "churn", "horizon_days"),
+            f"'models.churn.horizon_days' ({models.churn.horizon_days}) must be shorter than "
+            f"'stream.state_ttl_days' ({stream.state_ttl_days}): a user's state must outlive "
+            "the label it waits for",
+            "lower horizon_days or raise stream.state_ttl_days",
+        )
     return PulseConfig(
         source=file,
-        stream=_stream(reader, root.get("stream")),
+        stream=stream,
         lifecycle=_lifecycle(reader, root.get("lifecycle")),
         value=_value(reader, root.get("value")),
         segments=_segments(reader, root.get("segments")),
+        models=models,
         extra=extra,
     )
 
 
-def _stream(reader: _Reader, data: object) -> StreamConfig:
+def _stream(reader: Reader, data: object) -> StreamConfig:
     path: Path = ("stream",)
     d = StreamConfig()
     raw = reader.mapping(data, path, StreamConfig.__slots__)
@@ -199,7 +145,7 @@ def _stream(reader: _Reader, data: object) -> StreamConfig:
     )
 
 
-def _lifecycle(reader: _Reader, data: object) -> LifecycleConfig:
+def _lifecycle(reader: Reader, data: object) -> LifecycleConfig:
     path: Path = ("lifecycle",)
     d = LifecycleConfig()
     raw = reader.mapping(data, path, LifecycleConfig.__slots__)
@@ -229,14 +175,14 @@ def _lifecycle(reader: _Reader, data: object) -> LifecycleConfig:
 
 
 def _tiers(
-    reader: _Reader, data: object, path: Path, key: str, default: tuple[Tier, ...], minimum: float
+    reader: Reader, data: object, path: Path, key: str, default: tuple[Tier, ...], minimum: float
 ) -> tuple[Tier, ...]:
     if data is None:
         return default
     if not isinstance(data, list) or not data:
         raise reader.fail(
             path,
-            f"'{_dotted(path)}' must be a non-empty list",
+            f"'{dotted(path)}' must be a non-empty list",
             f"write items like '- {{name: gold, {key}: 10}}'",
         )
     tiers = []
@@ -247,7 +193,7 @@ def _tiers(
         if not isinstance(name, str) or not _NAME.match(name):
             raise reader.fail(
                 where,
-                f"'{_dotted(where)}.name' must be a lower-case name",
+                f"'{dotted(where)}.name' must be a lower-case name",
                 "use letters, digits and '_', starting with a letter",
             )
         if key not in raw:
@@ -256,12 +202,12 @@ def _tiers(
     ordered = tuple(sorted(tiers, key=lambda tier: -tier.minimum))
     if len({tier.name for tier in ordered}) != len(ordered):
         raise reader.fail(
-            path, f"'{_dotted(path)}' repeats a tier name", "give each tier its own name"
+            path, f"'{dotted(path)}' repeats a tier name", "give each tier its own name"
         )
     return ordered
 
 
-def _value(reader: _Reader, data: object) -> ValueConfig:
+def _value(reader: Reader, data: object) -> ValueConfig:
     path: Path = ("value",)
     d = ValueConfig()
     raw = reader.mapping(data, path, ("rfm_tiers", "rfm_hysteresis_points", "membership"))
@@ -308,7 +254,7 @@ def _value(reader: _Reader, data: object) -> ValueConfig:
     )
 
 
-def _segments(reader: _Reader, data: object) -> tuple[RuleSegment, ...]:
+def _segments(reader: Reader, data: object) -> tuple[RuleSegment, ...]:
     if data is None:
         return ()
     if not isinstance(data, list):
@@ -345,7 +291,7 @@ def _segments(reader: _Reader, data: object) -> tuple[RuleSegment, ...]:
     return tuple(segments)
 
 
-def _rule(reader: _Reader, source: object, path: Path, segment: str) -> Rule:
+def _rule(reader: Reader, source: object, path: Path, segment: str) -> Rule:
     try:
         return compile_rule(source)  # type: ignore[arg-type]
     except RuleError as exc:

@@ -22,6 +22,7 @@ from typing import Any, Final
 import orjson
 
 from streams.core.changes import Change
+from streams.core.churn import Scored
 from streams.core.events import SCHEMA_VERSION
 from streams.core.ids import derive_id
 from streams.core.timefmt import format_ts
@@ -30,6 +31,7 @@ SEGMENT_CHANGES: Final = "segment-changes"
 CHURN_RISK: Final = "churn-risk"
 CAMPAIGN_MESSAGES: Final = "campaign-messages"
 DEAD_LETTERS: Final = "dead-letters"
+CHURN_MODEL_VERSION: Final = "churn-logreg/1"
 OUTPUT_TOPICS: Final = (SEGMENT_CHANGES, CHURN_RISK, CAMPAIGN_MESSAGES, DEAD_LETTERS)
 
 
@@ -62,6 +64,26 @@ def segment_change(change: Change) -> Output:
         "cause_event_id": change.cause,
     }
     return Output(SEGMENT_CHANGES, change.user_id, value)
+
+
+def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Output:
+    """A user's churn risk band changed at a prediction point."""
+    value = {
+        "v": SCHEMA_VERSION,
+        "type": "churn_risk",
+        "id": derive_id("churn_risk", scored.user_id, scored.event_id),
+        "user_id": scored.user_id,
+        "ts": format_ts(scored.ts),
+        "score": scored.score,
+        "band": scored.band,
+        "from": scored.previous_band or None,
+        "horizon_days": horizon_days,
+        "model": CHURN_MODEL_VERSION,
+        "top_features": scored.top_features,
+        "recommended_items": recommended,
+        "cause_event_id": scored.event_id,
+    }
+    return Output(CHURN_RISK, scored.user_id, value)
 
 
 def dead_letter(

@@ -18,7 +18,7 @@ Per record, in order:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ import orjson
 
 from streams.core import lifecycle
 from streams.core.changes import Change
+from streams.core.churn import ChurnStats, ChurnTracker, Scored
 from streams.core.config import PulseConfig
 from streams.core.dedup import remember
 from streams.core.errors import InvalidEvent
@@ -40,7 +41,11 @@ from streams.core.events import (
     decode_event,
 )
 from streams.core.ids import partition_for
-from streams.core.outputs import Output, dead_letter, segment_change
+from streams.core.model_api import ModelSuite, SuiteFactory
+from streams.core.outputs import Output, churn_risk, dead_letter, segment_change
+from streams.core.personas import DIMENSION as PERSONA
+from streams.core.personas import PersonaTracker
+from streams.core.recommend import RecommendTracker
 from streams.core.rule_segments import OUT, evaluate_rules
 from streams.core.state import UserState
 from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts, parse_ts
@@ -99,6 +104,7 @@ class Stats:
     rule_errors: int = 0
     last_rule_error: str = ""
     users_expired: int = 0
+    churn: ChurnStats = field(default_factory=ChurnStats)
 
     def count_outputs(self, outputs: list[Output]) -> None:
         for output in outputs:
@@ -108,7 +114,14 @@ class Stats:
 class PartitionPipeline:
     """All state and logic for one partition of users."""
 
-    def __init__(self, partition: int, config: PulseConfig, store: UserStore, stats: Stats) -> None:
+    def __init__(
+        self,
+        partition: int,
+        config: PulseConfig,
+        store: UserStore,
+        stats: Stats,
+        models: ModelSuite | None = None,
+    ) -> None:
         self.partition = partition
         self.config = config
         self.store = store
@@ -121,6 +134,27 @@ class PartitionPipeline:
         self.due = DueIndex()
         self.ranks = PopulationRanks()
         self.populations: Counter[tuple[str, str]] = Counter()
+        self.models = models
+        settings = config.models
+        self.churn = (
+            ChurnTracker(settings.churn, models.churn, stats.churn)
+            if models is not None and models.churn is not None and settings.churn.enabled
+            else None
+        )
+        self.personas = (
+            PersonaTracker(settings.clusters, models.clusters)
+            if models is not None and models.clusters is not None and settings.clusters.enabled
+            else None
+        )
+        self.recommender = (
+            RecommendTracker(settings.recommendations, models.recommender)
+            if models is not None
+            and models.recommender is not None
+            and settings.recommendations.enabled
+            else None
+        )
+        # Called with every churn prediction point (replay's --all-scores).
+        self.on_score: Callable[[Scored], None] | None = None
 
     @property
     def watermark(self) -> int:
@@ -156,6 +190,8 @@ class PartitionPipeline:
         if event.ts > self.clock:
             self.clock = event.ts
             outputs.extend(self.advance(self.watermark))
+            if self.churn is not None:
+                self.churn.maybe_refit(self.clock, self.store.values())
         # Advancing may have changed this very user, or expired and removed them.
         stored = self.store.get(event.user_id)
         if stored is not None:
@@ -223,15 +259,32 @@ class PartitionPipeline:
                 state, event.ts, event.event_id, None if stored is None else kind, new_day
             )
         )
+        if self.recommender is not None:
+            self.recommender.on_event(state, event)
+        if self.personas is not None and event.type != "profile":
+            persona = self.personas.on_event(state, event.ts, event.event_id, new_day)
+            if persona is not None:
+                changes.append(persona)
+        scored = self.churn.on_event(state, event, kind) if self.churn is not None else None
         state.touched = max(state.touched, event.ts)
         self._schedule(state)
         self.store.put(state)
-        return self._record(changes)
+        outputs = self._record(changes)
+        if scored is not None:
+            if self.on_score is not None:
+                self.on_score(scored)
+            if scored.band_changed:
+                assert self.churn is not None
+                items = self.recommender.recommend(state) if self.recommender is not None else []
+                outputs.append(churn_risk(scored, self.churn.settings.horizon_days, items))
+        return outputs
 
     def _catch_up(self, state: UserState, now: int) -> list[Change]:
         """Time-driven changes of one user due at or before `now` (expiry included)."""
         expires = state.touched + self.ttl
         changes: list[Change] = []
+        if self.churn is not None:
+            self.churn.catch_up(state, now)
         for change in lifecycle.fire_due(state, min(now, expires - 1), self.config.lifecycle):
             changes.append(change)
             changes.extend(self._evaluate_rules(state, change.ts, None))
@@ -264,6 +317,7 @@ class PartitionPipeline:
                 (lifecycle.DIMENSION, state.lifecycle),
                 ("value_tier", state.value_tier),
                 ("membership", state.membership),
+                (PERSONA, state.persona),
             )
             if value
         ]
@@ -291,6 +345,9 @@ class PartitionPipeline:
         pending = lifecycle.next_due(state, self.config.lifecycle)
         expires = state.touched + self.ttl
         state.due = min(pending[0], expires) if pending is not None else expires
+        label_due = self.churn.due(state) if self.churn is not None else None
+        if label_due is not None and label_due < state.due:
+            state.due = label_due
         self.due.schedule(state.user_id, state.due)
 
     def _record(self, changes: list[Change]) -> list[Output]:
@@ -316,12 +373,14 @@ class PartitionPipeline:
 class Pipeline:
     """Records in, outputs out, over `config.stream.partitions` partitions."""
 
-    def __init__(self, config: PulseConfig) -> None:
+    def __init__(self, config: PulseConfig, models: SuiteFactory | None = None) -> None:
         self.config = config
         self.stats = Stats()
         self.max_bytes = config.stream.max_event_bytes
         self.partitions = [
-            PartitionPipeline(index, config, DictStore(), self.stats)
+            PartitionPipeline(
+                index, config, DictStore(), self.stats, None if models is None else models(index)
+            )
             for index in range(config.stream.partitions)
         ]
 

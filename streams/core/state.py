@@ -32,6 +32,15 @@ class UserState:
     touched: int = 0
     due: int = 0
     recent_ids: list[tuple[int, str]] = field(default_factory=list)
+    # Models: the pending churn prediction point [ts, event_id, score, feature values]
+    # (at most one: the next qualifying event resolves it), the risk band, the persona
+    # with a challenger and its votes, and the latest items for recommendations.
+    churn_pending: list[Any] = field(default_factory=list)
+    churn_band: str = ""
+    persona: str = ""
+    persona_candidate: str = ""
+    persona_votes: int = 0
+    recent_items: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +57,12 @@ class UserState:
             "touched": self.touched,
             "due": self.due,
             "recent_ids": [[ts, event_id] for ts, event_id in self.recent_ids],
+            "churn_pending": list(self.churn_pending),
+            "churn_band": self.churn_band,
+            "persona": self.persona,
+            "persona_candidate": self.persona_candidate,
+            "persona_votes": self.persona_votes,
+            "recent_items": list(self.recent_items),
         }
 
     @classmethod
@@ -67,4 +82,10 @@ class UserState:
             touched=data.get("touched", 0),
             due=data.get("due", 0),
             recent_ids=[(int(ts), str(event_id)) for ts, event_id in data.get("recent_ids", [])],
+            churn_pending=list(data.get("churn_pending", [])),
+            churn_band=data.get("churn_band", ""),
+            persona=data.get("persona", ""),
+            persona_candidate=data.get("persona_candidate", ""),
+            persona_votes=data.get("persona_votes", 0),
+            recent_items=list(data.get("recent_items", [])),
         )

@@ -8,9 +8,14 @@ passes t + H without a purchase; points the log ends too early for stay unresolv
 Learning is progressive: a scorer predicts at t and learns the label only when it
 resolves, so no score ever uses information from after its prediction point.
 
-Scorers: the online churn model (`models.ChurnModel` over the numeric feature view) and
-a count heuristic — the churn rate observed so far among users with the same number of
-orders (Laplace-smoothed), a calibrated baseline that knows only the purchase count.
+Scorers:
+* the pipeline's churn score: `models.ChurnModel` over the numeric feature view, blended
+  with the prior while labels are few (streams/core/churn.py), one model for all users;
+* a count heuristic — the churn rate observed so far among points with the same number of
+  orders (Laplace-smoothed), a calibrated baseline that knows only the purchase count;
+* BG/NBD (models/btyd.py) alone: the model's own prior, refitted every 30 days of event
+  time on every buyer's (repeat purchases, recency, age) as of then; 0.5 before the
+  first fit.
 Quality: ROC AUC and log loss over resolved points after a warm-up period.
 """
 
@@ -21,21 +26,24 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from models.churn import ChurnModel
+from streams.core.churn import (
+    as_features,
+    blended_score,
+    feature_vector,
+    history,
+    logit,
+    refit_baseline,
+)
 from streams.core.errors import InvalidEvent
 from streams.core.events import PurchaseEvent, decode_event
-from streams.core.feature_view import VARIABLES
+from streams.core.models_config import ChurnSettings
 from streams.core.state import UserState
 from streams.core.timefmt import MS_PER_DAY, format_ts
 
-NUMERIC = [name for name, var in VARIABLES.items() if var.kind in (int, float, bool)]
-
-
-def features(state: UserState, now: int) -> dict[str, float]:
-    """The numeric feature view of a user at `now`, as model input."""
-    return {name: float(cast(float, VARIABLES[name].compute(state, now))) for name in NUMERIC}
+SCORERS = ("model", "count_heuristic", "bg_nbd")
 
 
 class CountHeuristic:
@@ -64,23 +72,30 @@ class Point:
     orders: int
     model: float
     heuristic: float
+    bg_nbd: float
 
 
 @dataclass
 class Result:
     horizon_days: float
     points: int = 0
-    resolved: list[tuple[bool, float, float]] = field(default_factory=list)  # after warm-up
+    # (label, model, count heuristic, BG/NBD) per resolved point after the warm-up
+    resolved: list[tuple[bool, float, float, float]] = field(default_factory=list)
     unresolved: int = 0
     invalid: int = 0
     scores: list[Point] = field(default_factory=list)
 
 
 def evaluate(
-    lines: Iterable[bytes], horizon_days: float, warmup_days: float, keep_scores: bool = False
+    lines: Iterable[bytes],
+    horizon_days: float,
+    warmup_days: float,
+    keep_scores: bool = False,
+    settings: ChurnSettings | None = None,
 ) -> Result:
     horizon = int(horizon_days * MS_PER_DAY)
     result = Result(horizon_days)
+    settings = settings or ChurnSettings(horizon_days=max(1, round(horizon_days)))
     model, heuristic = ChurnModel(), CountHeuristic()
     users: dict[str, UserState] = {}
     pending: dict[str, list[Point]] = defaultdict(list)
@@ -90,7 +105,7 @@ def evaluate(
 
     def resolve(point: Point, churned: bool) -> None:
         if start is not None and point.ts >= start + warmup_days * MS_PER_DAY:
-            result.resolved.append((churned, point.model, point.heuristic))
+            result.resolved.append((churned, point.model, point.heuristic, point.bg_nbd))
         model.learn_one(point.x, churned)
         heuristic.learn(point.orders, churned)
 
@@ -112,13 +127,18 @@ def evaluate(
         state.features.update(event)
         if not isinstance(event, PurchaseEvent):
             continue
+        if watermark >= model.baseline_due:
+            refit_baseline(model, users.values(), watermark)
         queue = pending[event.user_id]
         if queue and queue[-1].ts == event.ts:
             continue  # the same basket split into several purchase events: one point
         # A purchase within H of earlier points: those users did not churn.
         while queue:
             resolve(queue.pop(0), False)
-        x = features(state, event.ts)
+        values: list[float | None] = list(feature_vector(state, event.ts))
+        base = model.baseline(*history(state, event.ts), horizon_days)
+        values.append(None if base is None else logit(base))
+        x = as_features(values)
         orders = state.features.orders
         point = Point(
             event.event_id,
@@ -126,8 +146,9 @@ def evaluate(
             event.ts,
             x,
             orders,
-            model.predict_proba_one(x),
+            blended_score(model, settings, state, x, base),
             heuristic.score(orders),
+            0.5 if base is None else base,
         )
         queue.append(point)
         heapq.heappush(deadlines, (event.ts + horizon, sequence, event.user_id))
@@ -170,7 +191,7 @@ def log_loss(labels: list[bool], scores: list[float]) -> float:
 
 
 def summary(result: Result) -> dict[str, Any]:
-    labels = [label for label, _, _ in result.resolved]
+    labels = [row[0] for row in result.resolved]
     figures: dict[str, Any] = {
         "horizon_days": result.horizon_days,
         "prediction_points": result.points,
@@ -179,7 +200,7 @@ def summary(result: Result) -> dict[str, Any]:
         "invalid_lines": result.invalid,
         "churn_rate": sum(labels) / len(labels) if labels else math.nan,
     }
-    for index, name in ((1, "model"), (2, "count_heuristic")):
+    for index, name in enumerate(SCORERS, start=1):
         scores = [row[index] for row in result.resolved]
         figures[name] = {"roc_auc": roc_auc(labels, scores), "log_loss": log_loss(labels, scores)}
     return figures

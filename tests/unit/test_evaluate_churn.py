@@ -54,7 +54,7 @@ def test_labels_come_from_the_next_purchase_or_the_watermark() -> None:
         b"{not json",
     ]
     result = evaluate(log, horizon_days=10, warmup_days=0)
-    labels = sorted(label for label, _, _ in result.resolved)
+    labels = sorted(row[0] for row in result.resolved)
     assert labels == [False, True, True]
     assert result.points == 4 and result.unresolved == 1 and result.invalid == 1
 
@@ -62,7 +62,7 @@ def test_labels_come_from_the_next_purchase_or_the_watermark() -> None:
 def test_points_in_the_warm_up_are_learned_from_but_not_scored() -> None:
     log = [purchase("a", 0, 1), purchase("b", 20, 1), view("c", 60)]
     result = evaluate(log, horizon_days=10, warmup_days=15)
-    assert [label for label, _, _ in result.resolved] == [True]  # only b's point counts
+    assert [row[0] for row in result.resolved] == [True]  # only b's point counts
     figures = summary(result)
     assert figures["scored_after_warmup"] == 1 and figures["churn_rate"] == 1.0
 
@@ -89,7 +89,7 @@ def test_the_command_prints_model_and_heuristic_and_writes_scores(
     )
     assert code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "online model (River)" in out and "count heuristic" in out
+    assert "Pulse churn score" in out and "count heuristic" in out and "BG/NBD" in out
     rows = [orjson.loads(line) for line in scores.read_bytes().splitlines()]
     assert len(rows) == 40 and set(rows[0]) == {"event_id", "user_id", "ts", "score"}
     assert all(0.0 <= row["score"] <= 1.0 for row in rows)
@@ -99,4 +99,4 @@ def test_a_basket_split_into_several_purchases_is_one_point() -> None:
     log = [purchase("a", 0, 1), purchase("a", 0, 2), purchase("a", 0, 3), view("x", 30)]
     result = evaluate(log, horizon_days=10, warmup_days=0)
     assert result.points == 1
-    assert [label for label, _, _ in result.resolved] == [True]  # no "bought again" label
+    assert [row[0] for row in result.resolved] == [True]  # no "bought again" label

@@ -1,0 +1,115 @@
+"""Behavioural clusters: online k-means (River) on standardised behaviour features.
+
+`learn_predict_one` standardises with running means and variances, moves the nearest
+centre a little towards the point and returns its index. A small step (`halflife`) keeps
+centres, and so cluster ids, stable; `describe()` names each cluster from its centroid.
+
+>>> model = ClusterModel(ClusterConfig(k=2))
+>>> for i in range(300):
+...     _ = model.learn_predict_one({"views": 40.0 + i % 5, "orders": 0.0})
+...     _ = model.learn_predict_one({"views": 2.0, "orders": 6.0 + i % 3})
+>>> model.learn_predict_one({"views": 42.0, "orders": 0.0}) != model.learn_predict_one({"views": 2.0, "orders": 7.0})
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from river import cluster, preprocessing
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    k: int = 6
+    halflife: float = 0.05  # share of the way a centre moves towards each point
+    seed: int = 7
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RENAME_EVERY = 200  # updates between refreshes of the cluster labels
+
+
+class ClusterModel:
+    kind = "clusters"
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self.updates = 0
+        self._labels: dict[int, str] = {}
+        self._scaler: Any = preprocessing.StandardScaler()
+        self._kmeans = cluster.KMeans(
+            n_clusters=self.config.k, halflife=self.config.halflife, seed=self.config.seed
+        )
+
+    def learn_predict_one(self, x: Mapping[str, float]) -> int:
+        point = dict(x)
+        self._scaler.learn_one(point)
+        scaled = self._scaler.transform_one(point)
+        # River's KMeans.learn_one finds the nearest centre and moves it; finding it once
+        # here and moving it the same way halves the distance computations.
+        nearest = self._nearest(scaled)
+        centre = self._kmeans.centers[nearest]
+        step = self.config.halflife
+        for name, value in scaled.items():
+            centre[name] += step * (value - centre[name])
+        self.updates += 1
+        return nearest
+
+    def predict_one(self, x: Mapping[str, float]) -> int:
+        return self._nearest(self._scaler.transform_one(dict(x)))
+
+    def _nearest(self, point: Mapping[str, float]) -> int:
+        # Our own loop, not River's distance: that sums over a set of keys, whose order
+        # (string hashing) changes between processes, and near-ties then flip — replays
+        # must give the same clusters byte for byte.
+        best, best_distance = 0, float("inf")
+        for index, centre in self._kmeans.centers.items():
+            distance = 0.0
+            for name, value in point.items():
+                diff = centre[name] - value
+                distance += diff * diff
+            if distance < best_distance:
+                best, best_distance = index, distance
+        return best
+
+    def label(self, cluster: int) -> str:
+        """A persona label for a cluster from its centroid, the same in every partition.
+
+        Indices differ between models (each partition learns its own), so labels name
+        what sets the centroid apart: `high_<feature>`, else `average` or `low_activity`.
+        They are refreshed every 200 updates, so they change only as centroids settle.
+        """
+        if self.updates % RENAME_EVERY == 1 or cluster not in self._labels:
+            self._labels = {index: _slug(centre) for index, centre in self.centroids().items()}
+        return self._labels[cluster]
+
+    def centroids(self) -> dict[int, dict[str, float]]:
+        """Cluster centres in standard deviations from the mean of each feature."""
+        return {index: dict(centre) for index, centre in self._kmeans.centers.items()}
+
+    def describe(self) -> dict[int, str]:
+        """A name per cluster: its two most above-average features (or most below)."""
+        names: dict[int, str] = {}
+        for index, centre in self.centroids().items():
+            ranked = sorted(centre.items(), key=lambda kv: (-kv[1], kv[0]))
+            high = [name for name, z in ranked[:2] if z >= 0.5]
+            if high:
+                names[index] = ", ".join(f"high {name}" for name in high)
+            else:
+                low = [name for name, _ in sorted(centre.items(), key=lambda kv: (kv[1], kv[0]))]
+                names[index] = ", ".join(f"low {name}" for name in low[:2]) or "no data yet"
+        return names
+
+
+def _slug(centre: Mapping[str, float]) -> str:
+    if not centre:
+        return "average"
+    name, z = max(centre.items(), key=lambda kv: (kv[1], kv[0]))
+    if z >= 0.5:
+        return f"high_{name}"
+    return "low_activity" if z < 0 else "average"

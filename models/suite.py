@@ -1,0 +1,114 @@
+"""One partition's models together: built from the configuration, checkpointed per model.
+
+The worker keeps a suite per partition and saves the models that changed with each
+batch of user states (so a restart restores models and users from the same moment);
+in-process replay builds the same suites, so both give the same scores.
+
+>>> from streams.core.config import PulseConfig
+>>> suite = build_suite(PulseConfig())
+>>> sorted(suite.dump_changed())  # nothing learned yet, but never saved either
+['churn', 'clusters', 'recommendations']
+>>> suite.dump_changed()
+{}
+>>> restored, errors = restore_suite(PulseConfig(), {"churn": b"garbage"})
+>>> errors
+['churn: not a Pulse model checkpoint (no header); refusing to unpickle it']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.checkpoint import CheckpointError, dump, load
+from models.churn import ChurnConfig, ChurnModel
+from models.clusters import ClusterConfig, ClusterModel
+from models.cooccurrence import CoOccurrence, CoOccurrenceConfig
+from streams.core.config import PulseConfig
+from streams.core.model_api import SuiteFactory
+
+
+@dataclass
+class Suite:
+    churn: ChurnModel | None
+    clusters: ClusterModel | None
+    recommender: CoOccurrence | None
+    _saved: dict[str, int] = field(default_factory=dict)
+
+    def members(self) -> dict[str, Any]:
+        named = {
+            "churn": self.churn,
+            "clusters": self.clusters,
+            "recommendations": self.recommender,
+        }
+        return {name: model for name, model in named.items() if model is not None}
+
+    def dump_changed(self) -> dict[str, bytes]:
+        """Checkpoints of the models that learned something since the last call."""
+        blobs = {}
+        for name, model in self.members().items():
+            step = _step(model)
+            if self._saved.get(name) != step:
+                blobs[name] = dump(model, kind=model.kind, config=model.config.to_dict())
+                self._saved[name] = step
+        return blobs
+
+
+def _step(model: Any) -> int:
+    return int(model.labels if isinstance(model, ChurnModel) else model.updates)
+
+
+def _configs(config: PulseConfig) -> dict[str, Any]:
+    settings = config.models
+    return {
+        "churn": ChurnConfig() if settings.churn.enabled else None,
+        "clusters": ClusterConfig(k=settings.clusters.k) if settings.clusters.enabled else None,
+        "recommendations": (
+            CoOccurrenceConfig(
+                max_items=settings.recommendations.max_items,
+                neighbours=settings.recommendations.neighbours,
+            )
+            if settings.recommendations.enabled
+            else None
+        ),
+    }
+
+
+def build_suite(config: PulseConfig) -> Suite:
+    made = _configs(config)
+    return Suite(
+        churn=ChurnModel(made["churn"]) if made["churn"] else None,
+        clusters=ClusterModel(made["clusters"]) if made["clusters"] else None,
+        recommender=CoOccurrence(made["recommendations"]) if made["recommendations"] else None,
+    )
+
+
+def suite_factory(config: PulseConfig) -> SuiteFactory:
+    """Fresh models per partition (the core pipeline calls it once per partition)."""
+    return lambda partition: build_suite(config)
+
+
+def restore_suite(config: PulseConfig, blobs: Mapping[str, bytes]) -> tuple[Suite, list[str]]:
+    """A suite from saved checkpoints; a model whose checkpoint does not fit starts fresh.
+
+    Returns the suite and one message per rejected checkpoint (what it was and why).
+    """
+    suite = build_suite(config)
+    errors: list[str] = []
+    restored: dict[str, Any] = {}
+    for name, model in suite.members().items():
+        blob = blobs.get(name)
+        if blob is None:
+            continue
+        try:
+            restored[name] = load(blob, kind=model.kind, config=model.config.to_dict())
+        except CheckpointError as exc:
+            errors.append(f"{name}: {exc}")
+    suite.churn = restored.get("churn", suite.churn)
+    suite.clusters = restored.get("clusters", suite.clusters)
+    suite.recommender = restored.get("recommendations", suite.recommender)
+    suite._saved = {
+        name: _step(model) for name, model in suite.members().items() if name in restored
+    }
+    return suite, errors
