@@ -41,6 +41,7 @@ class WorkerCollector(Collector):
             runtime.consumed,
         )
         yield from self._timeliness()
+        yield from self._models()
         yield labelled(
             CounterMetricFamily,
             "pulse_events_accepted",
@@ -121,6 +122,51 @@ class WorkerCollector(Collector):
                 "pulse_changelog_writes",
                 "User states and progress records written to changelogs",
                 runtime.changelog_writes,
+            ),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+
+    def _models(self) -> Iterator[Any]:
+        """Churn model quality over labels resolved in this worker's lifetime, and scores."""
+        churn = self.runtime.stats.churn
+        buckets, total = [], 0
+        for index, count in enumerate(churn.score_buckets):
+            total += count
+            bound = "+Inf" if index == len(churn.score_buckets) - 1 else str((index + 1) / 10)
+            buckets.append((bound, total))
+        scores = HistogramMetricFamily(
+            "pulse_churn_score", "Churn scores given at prediction points (probability)"
+        )
+        scores.add_metric([], buckets, churn.score_sum)
+        yield scores
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_churn_labels_resolved",
+            "Prediction points whose label is known, by outcome",
+            ["outcome"],
+            {"churned": churn.churned, "returned": churn.resolved - churn.churned},
+        )
+        yield GaugeMetricFamily(
+            "pulse_churn_roc_auc",
+            "ROC AUC of churn scores over resolved labels (NaN until both outcomes exist)",
+            value=churn.quality.auc(),
+        )
+        yield GaugeMetricFamily(
+            "pulse_churn_log_loss",
+            "Log loss of churn scores over resolved labels (NaN before the first)",
+            value=churn.quality.log_loss(),
+        )
+        for name, doc, value in (
+            (
+                "pulse_churn_drift_detections",
+                "ADWIN drift detections on the error stream",
+                churn.drifts,
+            ),
+            ("pulse_churn_band_changes", "churn_risk band changes emitted", churn.band_changes),
+            (
+                "pulse_model_checkpoints_rejected",
+                "Saved model checkpoints refused at restore (incompatible header)",
+                self.runtime.rejected_checkpoints,
             ),
         ):
             yield CounterMetricFamily(name, doc, value=value)

@@ -12,6 +12,27 @@ from rich.table import Table
 from streams.cli.render import byte_progress, console, fail
 
 
+def print_truth(args: argparse.Namespace, result: Any) -> None:
+    """AUC against the simulator's own churn times: did the user really stop within H?"""
+    from streams.core.timefmt import MS_PER_DAY, parse_ts
+    from streams.evaluation.churn import roc_auc
+
+    churn_at: dict[str, int | None] = {}
+    for line in args.truth.read_bytes().splitlines():
+        row = orjson.loads(line)
+        churn_at[row["user_id"]] = parse_ts(row["churn_ts"]) if row.get("churn_ts") else None
+    start = min((point.ts for point in result.scores), default=0)
+    points = [p for p in result.scores if p.ts >= start + args.warmup_days * MS_PER_DAY]
+    horizon = args.horizon_days * MS_PER_DAY
+    labels = [(at := churn_at.get(p.user_id)) is not None and at <= p.ts + horizon for p in points]
+    console.print(
+        f"against the simulator's truth ({sum(labels):,} of {len(labels):,} points from users "
+        f"who truly churn within H): ROC AUC Pulse {roc_auc(labels, [p.model for p in points]):.3f}, "
+        f"count heuristic {roc_auc(labels, [p.heuristic for p in points]):.3f}, "
+        f"BG/NBD {roc_auc(labels, [p.bg_nbd for p in points]):.3f}"
+    )
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "evaluate", help="measure model quality on a recorded log (labels from the log)"
@@ -32,7 +53,69 @@ def register(commands: Any) -> None:
     churn.add_argument(
         "--scores-out", type=Path, default=None, help="one JSON line per prediction point"
     )
+    churn.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="simulator ground truth (sim.truth.jsonl): also AUC against true churn times",
+    )
     churn.set_defaults(run=run_churn)
+    reco = targets.add_parser(
+        "reco",
+        help="recommendations: hit rate on the next purchase, Pulse vs popularity and "
+        "recently viewed",
+    )
+    reco.add_argument("log", type=Path)
+    reco.add_argument("--k", type=int, default=10, help="items recommended (default 10)")
+    reco.add_argument(
+        "--warmup-days", type=float, default=1.0, help="purchases before this are not scored"
+    )
+    reco.set_defaults(run=run_reco)
+
+
+def run_reco(args: argparse.Namespace) -> int:
+    from streams.evaluation.reco import evaluate_reco
+    from streams.logfile import LogReader
+
+    if not args.log.is_file():
+        return fail(
+            f"log file {args.log} does not exist",
+            "make one with: pulse simulate --out sim.jsonl.gz",
+        )
+    if args.k < 1 or args.warmup_days < 0:
+        return fail("--k must be at least 1 and --warmup-days at least 0")
+    with LogReader(args.log) as reader, byte_progress(f"evaluating {args.log.name}") as update:
+
+        def lines() -> Any:
+            for number, line in enumerate(reader, start=1):
+                if number % 20_000 == 0:
+                    update(reader.position(), reader.size)
+                yield line
+
+        figures = evaluate_reco(lines(), args.k, args.warmup_days).summary()
+    table = Table(
+        title=f"Next purchase in the top {args.k}, asked before learning from it "
+        f"(after {args.warmup_days:g} days of warm-up)",
+        title_justify="left",
+    )
+    table.add_column("recommender")
+    table.add_column("hit rate", justify="right")
+    table.add_column("on new-item baskets", justify="right")
+    for name, label in (
+        ("pulse", "Pulse (item co-occurrence + recent items)"),
+        ("popularity", "most popular so far"),
+        ("recently_viewed", "user's recently viewed items"),
+    ):
+        rates = (figures["hit_rate"][name], figures["new_item_hit_rate"][name])
+        table.add_row(label, *("n/a" if rate is None else f"{rate:.1%}" for rate in rates))
+    console.print(table)
+    console.print(
+        f"{figures['scored_after_warmup']:,} baskets scored of {figures['baskets']:,} "
+        f"({figures['new_item_baskets']:,} with only items new to the user); "
+        f"{figures['items_tracked_at_end']:,} items tracked at the end (bounded); "
+        f"{figures['invalid_lines']:,} invalid lines skipped"
+    )
+    return 0
 
 
 def run_churn(args: argparse.Namespace) -> int:
@@ -54,7 +137,8 @@ def run_churn(args: argparse.Namespace) -> int:
                     update(reader.position(), reader.size)
                 yield line
 
-        result = evaluate(lines(), args.horizon_days, args.warmup_days, args.scores_out is not None)
+        keep = args.scores_out is not None or args.truth is not None
+        result = evaluate(lines(), args.horizon_days, args.warmup_days, keep)
     figures = summary(result)
     table = Table(
         title=f"Churn within {args.horizon_days:g} days, scored at every purchase after "
@@ -76,6 +160,8 @@ def run_churn(args: argparse.Namespace) -> int:
         f"{figures['unresolved_at_end']:,} unresolved at the end of the log, "
         f"{figures['invalid_lines']:,} invalid lines skipped"
     )
+    if args.truth is not None:
+        print_truth(args, result)
     if args.scores_out is not None:
         with args.scores_out.open("wb") as out:
             for line in score_lines(result):

@@ -102,6 +102,7 @@ class ChurnStats:
     baseline_fits: int = 0
     quality: ScoreQuality = field(default_factory=ScoreQuality)
     score_buckets: list[int] = field(default_factory=lambda: [0] * SCORE_BUCKETS)
+    score_sum: float = 0.0
 
     def summary(self, horizon_days: int) -> dict[str, Any]:
         def fig(value: float) -> float | None:
@@ -205,6 +206,7 @@ class ChurnTracker:
         state.churn_pending = [event.ts, event.event_id, score, values]
         self.stats.scored += 1
         self.stats.score_buckets[min(int(score * SCORE_BUCKETS), SCORE_BUCKETS - 1)] += 1
+        self.stats.score_sum += score
         previous = state.churn_band
         band = self._band(previous, score)
         changed = band != previous

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from models.suite import restore_suite
 from streams.core.config import PulseConfig
 from streams.core.errors import InvalidEvent
 from streams.core.events import AnyEvent, decode_event
@@ -25,7 +26,7 @@ from streams.core.outputs import Output, dead_letter
 from streams.core.pipeline import PartitionPipeline, Stats, salvage
 from streams.core.timefmt import format_ts
 from streams.core.topics import INPUT_TOPICS
-from streams.worker.store import TableStore, decode_state, is_user_key
+from streams.worker.store import TableStore, decode_state, is_user_key, model_blobs
 
 log = logging.getLogger("pulse.worker")
 # Upper bounds (seconds) of the processing-time histogram buckets.
@@ -74,7 +75,16 @@ class PartitionRuntime:
             if partition_for(user_id, partitions) == partition and value is not None:
                 users[user_id] = decode_state(value)
         self.store = TableStore(table, partition, users, send)
-        self.pipeline = PartitionPipeline(partition, config, self.store, stats)
+        suite, self.rejected_checkpoints = restore_suite(config, model_blobs(table, partition))
+        for problem in self.rejected_checkpoints:
+            log.error(
+                "partition %d: model checkpoint rejected, starting that model afresh: %s",
+                partition,
+                problem,
+                extra={"partition": partition},
+            )
+        self.store.models = suite
+        self.pipeline = PartitionPipeline(partition, config, self.store, stats, suite)
         self.pipeline.rebuild(self.store.values())
         self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
         self.last_offset: dict[str, int] = {}
@@ -100,6 +110,7 @@ class WorkerRuntime:
         self.committed = committed or (lambda topic, partition: None)
         self.recovery_repairs = 0
         self.recovery_seconds = 0.0
+        self.rejected_checkpoints = 0
         self.stats = Stats()
         self.partitions: dict[int, PartitionRuntime] = {}
         self.rekeyed = 0
@@ -122,6 +133,7 @@ class WorkerRuntime:
                 number, self.config, self.table, self.stats, self.send_changelog
             )
             self.recovery_seconds += time.monotonic() - began
+            self.rejected_checkpoints += len(runtime.rejected_checkpoints)
             clock = runtime.pipeline.clock
             log.info(
                 "partition %d: %d users restored, event time %s, %.2fs",

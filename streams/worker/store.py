@@ -18,11 +18,28 @@ from streams.core.state import UserState
 # Keys of per-partition bookkeeping records in the users table start with a NUL byte, which
 # no user id does (the contract rejects control characters), so they never collide.
 PROGRESS_PREFIX = b"\x00pulse-progress\x00"
+MODEL_PREFIX = b"\x00pulse-model\x00"
 
 
 def progress_key(partition: int) -> bytes:
     """Table key of a partition's progress record: the last processed offset per source."""
     return PROGRESS_PREFIX + str(partition).encode("ascii")
+
+
+def model_key(partition: int, name: str) -> bytes:
+    """Table key of one model checkpoint of a partition (`name`: churn, clusters, ...)."""
+    return MODEL_PREFIX + str(partition).encode("ascii") + b"\x00" + name.encode("ascii")
+
+
+def model_blobs(table: Any, partition: int) -> dict[str, bytes]:
+    """The partition's saved model checkpoints, by model name."""
+    prefix = MODEL_PREFIX + str(partition).encode("ascii") + b"\x00"
+    blobs = {}
+    for key, value in list(table.data.items()):
+        raw_key = key if isinstance(key, bytes) else str(key).encode("utf-8")
+        if raw_key.startswith(prefix) and value is not None:
+            blobs[raw_key[len(prefix) :].decode("ascii", "replace")] = value
+    return blobs
 
 
 def is_user_key(key: bytes | str) -> bool:
@@ -59,6 +76,9 @@ class TableStore:
         raw = table.data.get(progress_key(partition))
         self.progress: dict[str, int] = orjson.loads(raw) if raw else {}
         self._progress_dirty = False
+        # The partition's models (see models/suite.py), saved with the users they saw.
+        self.models: Any = None
+        self.model_bytes = 0
 
     def mark_processed(self, topic: str, offset: int) -> None:
         if offset > self.progress.get(topic, -1):
@@ -104,6 +124,14 @@ class TableStore:
             key = user_id.encode("utf-8")
             data.pop(key, None)
             await send(key, None, self.partition)
+        if self.models is not None:
+            # Models that learned in this batch, before the progress record: a restart
+            # restores users, models and progress from the same point of the stream.
+            for name, blob in self.models.dump_changed().items():
+                key = model_key(self.partition, name)
+                data[key] = blob
+                self.model_bytes += len(blob)
+                await send(key, blob, self.partition)
         if self._progress_dirty:
             # Written after the users, in the same partition: the changelog never holds
             # progress ahead of the state it stands for.

@@ -55,6 +55,17 @@ def test_restart_mid_stream_loses_nothing(
     duplicates = len(records) - len(got)
     print(f"{stop_signal=}: {len(got)} outputs, {duplicates} re-sent after the restart")
     assert all(orjson.loads(value)["user_id"] for value in got.values())
+    # Models are restored with the users they had seen: churn scores after the restart
+    # are the ones an uninterrupted run gives.
+    risks = read_topic(
+        broker_url,
+        namespace + "churn-risk",
+        lambda got: len(unique_by_id([r.value for r in got])) >= len(reference["churn-risk"]),
+        timeout=30,
+        quiet=0.5,
+    )
+    assert reference["churn-risk"]
+    assert unique_by_id([record.value for record in risks]) == unique_by_id(reference["churn-risk"])
     # No valid input may be rejected because of the restart. The one exception: records
     # whose users were saved just before a SIGKILL, but not yet their progress, come back
     # and are recognised by the duplicate window (at-least-once, documented).

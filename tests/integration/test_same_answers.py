@@ -31,6 +31,12 @@ def test_worker_outputs_equal_in_process_replay(
             namespace + "segment-changes",
             lambda got: len(got) >= len(expected["segment-changes"]),
         )
+        risks = read_topic(
+            broker_url,
+            namespace + "churn-risk",
+            lambda got: len(got) >= len(expected["churn-risk"]),
+            quiet=0.5,
+        )
         dead = read_topic(
             broker_url,
             namespace + "dead-letters",
@@ -45,6 +51,10 @@ def test_worker_outputs_equal_in_process_replay(
     # Same ids and contents, and the same order for every user.
     assert per_user(got) == per_user(expected["segment-changes"])
     assert unique_by_id(got).keys() == unique_by_id(expected["segment-changes"]).keys()
+
+    # Churn risk comes from models learned per partition: same scores, bands, bytes.
+    assert expected["churn-risk"], "the log should give churn-risk events"
+    assert per_user([record.value for record in risks]) == per_user(expected["churn-risk"])
 
     # Dead letters: same reasons and bytes; the source says where on the broker it was.
     def essence(value: bytes) -> tuple[str, str, str | None]:

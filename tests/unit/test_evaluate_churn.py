@@ -100,3 +100,21 @@ def test_a_basket_split_into_several_purchases_is_one_point() -> None:
     result = evaluate(log, horizon_days=10, warmup_days=0)
     assert result.points == 1
     assert [row[0] for row in result.resolved] == [True]  # no "bought again" label
+
+
+def test_truth_option_scores_against_the_simulators_churn_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # u0..u5 buy every 3 days; u6 buys once and truly churns right after.
+    lines = [purchase(f"u{i % 6}", i * 3.0, i) for i in range(36)]
+    lines += [purchase("u6", 1.0, 99), view("x", 400)]
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    truth = tmp_path / "truth.jsonl"
+    rows = [{"user_id": f"u{i}", "churn_ts": None} for i in range(6)]
+    rows.append({"user_id": "u6", "churn_ts": "1970-01-03T00:00:00Z"})
+    truth.write_bytes(b"\n".join(orjson.dumps(row) for row in rows) + b"\n")
+    args = ["evaluate", "churn", str(log), "--horizon-days", "10", "--warmup-days", "0"]
+    assert main([*args, "--truth", str(truth)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "against the simulator's truth (1 of 37 points" in out
