@@ -17,11 +17,13 @@ import orjson
 
 from models.suite import Suite, suite_factory
 from streams import __version__
+from streams.core.campaigns import campaign_stats
 from streams.core.churn import Scored
 from streams.core.config import PulseConfig
 from streams.core.outputs import OUTPUT_TOPICS, encode
 from streams.core.pipeline import Pipeline
 from streams.core.timefmt import format_ts
+from streams.core.uplift import campaign_table, merge
 from streams.logfile import LogReader
 
 SUMMARY_FILE = "summary.json"
@@ -61,6 +63,8 @@ class ReplayResult:
             "rule_errors": stats.rule_errors,
             "last_rule_error": stats.last_rule_error or None,
             "models": models_summary(self.pipeline),
+            "campaigns": campaigns_summary(self.pipeline),
+            "users_erased": stats.users_erased,
             "watermarks": [
                 format_ts(p.watermark) if p.clock > 0 else None for p in self.pipeline.partitions
             ],
@@ -92,6 +96,28 @@ def models_summary(pipeline: Pipeline) -> dict[str, Any]:
             ]
         }
     return out
+
+
+def final_campaign_stats(pipeline: Pipeline) -> list[dict[str, Any]]:
+    """Every partition's campaign figures at the end of the log, as campaign_stats values."""
+    rows = []
+    for partition in pipeline.partitions:
+        for campaign in pipeline.config.campaigns.campaigns:
+            rows.append(
+                campaign_stats(
+                    partition.ledger, campaign.name, partition.partition, max(partition.clock, 0)
+                ).value
+            )
+    return rows
+
+
+def campaigns_summary(pipeline: Pipeline) -> dict[str, Any]:
+    final = final_campaign_stats(pipeline)
+    return {
+        "final_stats": final,
+        "outcomes": {name: merged["outcomes"] for name, merged in merge(final).items()},
+        "uplift": campaign_table(final),
+    }
 
 
 def replay_to_dir(

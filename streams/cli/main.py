@@ -15,6 +15,7 @@ from streams.cli import (
     demo_cmd,
     evaluate_cmd,
     replay_cmd,
+    report_cmd,
     simulate_cmd,
     tail_cmd,
     topics_cmd,
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     topics_cmd.register(commands)
     bench_cmd.register(commands)
     evaluate_cmd.register(commands)
+    report_cmd.register(commands)
     return parser
 
 

@@ -34,6 +34,15 @@ def register(commands: Any) -> None:
         default=0.0,
         help="share of records followed by a deliberately bad one (0..1)",
     )
+    parser.add_argument(
+        "--uplift",
+        default=None,
+        help="close the loop: shoppers react to Pulse's campaign messages. Either one "
+        "probability for everyone (0.2) or per persona (browser=0.1,bargain_hunter=0.3)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="with --uplift: the campaigns to run"
+    )
     parser.add_argument("--out", type=Path, default=Path("sim.jsonl.gz"))
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -49,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return fail(f"--start: {exc}", "e.g. --start 2026-01-05T00:00:00Z")
     spec = SimulationSpec(users=args.users, days=args.days, seed=args.seed, start_ms=start)
+    if args.uplift is not None:
+        return run_closed_loop(args, spec)
     began = time.perf_counter()
     expected = int(args.users * args.days * 2.5)  # rough events per user-day, for the bar
     with count_progress("simulating", expected, enabled=not args.quiet) as update:
@@ -58,4 +69,59 @@ def run(args: argparse.Namespace) -> int:
         counts_table(f"Wrote {args.out} in {seconds:.1f}s", dict(sorted(counts.items())), "records")
     )
     console.print(f"ground truth (persona, churn time per user): {truth_path(args.out)}")
+    return 0
+
+
+def parse_uplift(text: str) -> dict[str, float]:
+    """`0.2` → everyone; `browser=0.1,bargain_hunter=0.3` → per persona."""
+    from streams.simulator.personas import PERSONA_NAMES
+
+    try:
+        if "=" not in text:
+            value = float(text)
+            pairs = {"*": value}
+        else:
+            pairs = {}
+            for part in text.split(","):
+                name, _, number = part.partition("=")
+                if name.strip() not in PERSONA_NAMES:
+                    raise ValueError(f"unknown persona {name.strip()!r}")
+                pairs[name.strip()] = float(number)
+    except ValueError as exc:
+        raise ValueError(
+            f"--uplift {text!r}: {exc}; use e.g. 0.2 or browser=0.1,bargain_hunter=0.3"
+        ) from None
+    if any(not 0.0 <= v <= 1.0 for v in pairs.values()):
+        raise ValueError(f"--uplift {text!r}: probabilities must be between 0 and 1")
+    return pairs
+
+
+def run_closed_loop(args: argparse.Namespace, spec: SimulationSpec) -> int:
+    from streams.config_loader import load_config
+    from streams.simulator.loop import uplift_path, write_closed_loop
+
+    if args.bad_rate:
+        return fail("--uplift cannot be combined with --bad-rate", "drop one of them")
+    try:
+        uplift = parse_uplift(args.uplift)
+    except ValueError as exc:
+        return fail(str(exc))
+    config = load_config(args.config)
+    if not config.campaigns.campaigns:
+        return fail(
+            "the configuration has no campaigns", "add campaigns.active, or use the default config"
+        )
+    began = time.perf_counter()
+    with console.status("simulating with Pulse in the loop ..."):
+        truth = write_closed_loop(args.out, spec, config, uplift)
+    console.print(
+        f"wrote {truth['records']:,} events to {args.out} in {time.perf_counter() - began:.1f}s"
+    )
+    table = counts_table(
+        "Added purchases (reactions to messages)",
+        {name: row["added_purchases"] for name, row in truth["campaigns"].items()},
+        "campaign",
+    )
+    console.print(table)
+    console.print(f"true uplift per campaign: {uplift_path(args.out)}")
     return 0

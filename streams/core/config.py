@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
+from streams.core.campaign_config import CampaignsConfig, campaigns_section
 from streams.core.config_reader import Path, Reader, dotted
 from streams.core.feature_view import VARIABLES
 from streams.core.models_config import ModelsConfig, models_section
@@ -88,8 +89,7 @@ class PulseConfig:
     value: ValueConfig = field(default_factory=ValueConfig)
     segments: tuple[RuleSegment, ...] = ()
     models: ModelsConfig = field(default_factory=ModelsConfig)
-    # Sections owned by later stages (campaigns), validated by them.
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
 
 
 _SECTIONS: Final = ("version", "stream", "lifecycle", "value", "segments", "campaigns", "models")
@@ -106,7 +106,6 @@ def build_config(data: object, file: str, lines: Mapping[Path, int] | None = Non
             f"config version {version!r} is not supported",
             "this Pulse reads 'version: 1'",
         )
-    extra: dict[str, Any] = {key: root[key] for key in ("campaigns",) if key in root}
     stream = _stream(reader, root.get("stream"))
     models = models_section(reader, root.get("models"))
     if models.churn.enabled and models.churn.horizon_days >= stream.state_ttl_days:
@@ -117,14 +116,18 @@ def build_config(data: object, file: str, lines: Mapping[Path, int] | None = Non
             "the label it waits for",
             "lower horizon_days or raise stream.state_ttl_days",
         )
+    value = _value(reader, root.get("value"))
+    segments = _segments(reader, root.get("segments"))
+    campaigns = campaigns_section(reader, root.get("campaigns"))
+    _check_triggers(reader, campaigns, value, segments)
     return PulseConfig(
         source=file,
         stream=stream,
         lifecycle=_lifecycle(reader, root.get("lifecycle")),
-        value=_value(reader, root.get("value")),
-        segments=_segments(reader, root.get("segments")),
+        value=value,
+        segments=segments,
         models=models,
-        extra=extra,
+        campaigns=campaigns,
     )
 
 
@@ -300,3 +303,37 @@ def _rule(reader: Reader, source: object, path: Path, segment: str) -> Rule:
             f"segment {segment!r}, rule '{path[-1]}': {exc}",
             "see docs/features.md for variables and CEL syntax",
         ) from None
+
+
+def _check_triggers(
+    reader: Reader,
+    campaigns: CampaignsConfig,
+    value: ValueConfig,
+    segments: tuple[RuleSegment, ...],
+) -> None:
+    """Segment triggers must name a dimension and a value that can actually occur."""
+    known: dict[str, tuple[str, ...] | None] = {
+        "lifecycle": ("new", "active", "dormant", "churned", "reactivated"),
+        "value_tier": ("prospect", *(tier.name for tier in value.rfm_tiers)),
+        "membership": tuple(tier.name for tier in value.membership_tiers),
+        "persona": None,  # named from centroids at run time
+        **{f"rule:{segment.name}": ("in",) for segment in segments},
+    }
+    for index, campaign in enumerate(campaigns.campaigns):
+        trigger = campaign.trigger
+        if trigger.kind != "segment":
+            continue
+        where: Path = ("campaigns", "active", index, "trigger", "segment")
+        if trigger.dimension not in known:
+            raise reader.fail(
+                where,
+                f"campaign {campaign.name!r}: unknown segment dimension {trigger.dimension!r}",
+                f"use one of {', '.join(known)}",
+            )
+        values = known[trigger.dimension]
+        if values is not None and trigger.to not in values:
+            raise reader.fail(
+                where,
+                f"campaign {campaign.name!r}: {trigger.dimension} has no value {trigger.to!r}",
+                f"use one of {', '.join(values)}",
+            )

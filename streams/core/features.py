@@ -55,6 +55,8 @@ class UserFeatures:
     session_last: int = 0
     session_has_cart: bool = False
     session_purchased: bool = False
+    session_views: int = 0
+    session_searches: int = 0
     sessions_with_cart: int = 0
     cart_abandonments: int = 0
     cart_open: bool = False
@@ -109,6 +111,7 @@ class UserFeatures:
             self._update_click(event)
         elif isinstance(event, SearchEvent):
             self.searches += 1
+            self.session_searches += 1
             if event.results == 0:
                 self.searches_no_results += 1
             if event.category:
@@ -128,11 +131,13 @@ class UserFeatures:
         self.sessions += 1
         self.session_start = self.session_last = ts
         self.session_has_cart = self.session_purchased = False
+        self.session_views = self.session_searches = 0
 
     def _update_click(self, event: ClickEvent) -> None:
         action = event.action
         if action == "view":
             self.views += 1
+            self.session_views += 1
         elif action == "add_to_cart":
             self.carts += 1
             if not self.session_has_cart:

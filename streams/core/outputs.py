@@ -86,6 +86,20 @@ def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Out
     return Output(CHURN_RISK, scored.user_id, value)
 
 
+def erasure_confirmed(event: Any, had_state: bool) -> Output:
+    """An erasure request was carried out: state, pending messages and exposures removed."""
+    value = {
+        "v": SCHEMA_VERSION,
+        "type": "erasure_confirmed",
+        "id": derive_id("erasure_confirmed", event.user_id, event.event_id),
+        "user_id": event.user_id,
+        "ts": format_ts(event.ts),
+        "had_state": had_state,
+        "cause_event_id": event.event_id,
+    }
+    return Output(CAMPAIGN_MESSAGES, event.user_id, value)
+
+
 def dead_letter(
     raw: bytes,
     reason: str,

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from streams.core import lifecycle
+from streams.core.campaigns import CampaignEngine, Ledger
 from streams.core.changes import Change
 from streams.core.churn import ChurnStats, ChurnTracker, Scored
 from streams.core.config import PulseConfig
@@ -37,12 +38,19 @@ from streams.core.events import (
     TOO_LATE,
     AnyEvent,
     ClickEvent,
+    ProfileEvent,
     PurchaseEvent,
     decode_event,
 )
 from streams.core.ids import partition_for
 from streams.core.model_api import ModelSuite, SuiteFactory
-from streams.core.outputs import Output, churn_risk, dead_letter, segment_change
+from streams.core.outputs import (
+    Output,
+    churn_risk,
+    dead_letter,
+    erasure_confirmed,
+    segment_change,
+)
 from streams.core.personas import DIMENSION as PERSONA
 from streams.core.personas import PersonaTracker
 from streams.core.recommend import RecommendTracker
@@ -53,6 +61,7 @@ from streams.core.timers import DueIndex
 from streams.core.value import PopulationRanks, customer_key, evaluate_value
 
 EXPIRED = "expired"
+ERASED = "erased"
 NO_CLOCK = -(1 << 62)
 
 
@@ -104,6 +113,7 @@ class Stats:
     rule_errors: int = 0
     last_rule_error: str = ""
     users_expired: int = 0
+    users_erased: int = 0
     churn: ChurnStats = field(default_factory=ChurnStats)
 
     def count_outputs(self, outputs: list[Output]) -> None:
@@ -155,6 +165,24 @@ class PartitionPipeline:
         )
         # Called with every churn prediction point (replay's --all-scores).
         self.on_score: Callable[[Scored], None] | None = None
+        self.ledger = Ledger()
+        self.campaigns = (
+            CampaignEngine(
+                config.campaigns,
+                self.ledger,
+                self.recommender.recommend if self.recommender is not None else None,
+            )
+            if config.campaigns.campaigns
+            else None
+        )
+        if self.campaigns is not None:
+            self.campaigns.tier_names = tuple(tier.name for tier in config.value.rfm_tiers)
+
+    def restore_ledger(self, ledger: Ledger) -> None:
+        """Campaign figures saved with this partition's users (worker restart)."""
+        self.ledger = ledger
+        if self.campaigns is not None:
+            self.campaigns.ledger = ledger
 
     @property
     def watermark(self) -> int:
@@ -192,6 +220,12 @@ class PartitionPipeline:
             outputs.extend(self.advance(self.watermark))
             if self.churn is not None:
                 self.churn.maybe_refit(self.clock, self.store.values())
+            if self.campaigns is not None:
+                outputs.extend(self.campaigns.stats_due(self.clock, self.partition))
+        if isinstance(event, ProfileEvent) and event.erase:
+            outputs.extend(self._erase(event))
+            self.stats.count_outputs(outputs)
+            return outputs
         # Advancing may have changed this very user, or expired and removed them.
         stored = self.store.get(event.user_id)
         if stored is not None:
@@ -212,10 +246,13 @@ class PartitionPipeline:
             changes = self._catch_up(state, watermark)
             if state.lifecycle == EXPIRED:
                 self.store.delete(user_id)
-            else:
-                self._schedule(state)
-                self.store.put(state)
+                outputs.extend(self._record(changes))
+                continue
             outputs.extend(self._record(changes))
+            if self.campaigns is not None:
+                outputs.extend(self.campaigns.on_time(state, watermark, changes))
+            self._schedule(state)
+            self.store.put(state)
         return outputs
 
     def rebuild(self, states: Iterable[UserState]) -> None:
@@ -234,12 +271,16 @@ class PartitionPipeline:
 
     def _apply(self, event: AnyEvent, stored: UserState | None, state: UserState) -> list[Output]:
         # `state.due` is the user's earliest pending change; most events come before it.
-        changes = (
+        caught = (
             self._catch_up(state, event.ts) if stored is not None and state.due <= event.ts else []
         )
+        outputs = self._record(caught)
         if state.lifecycle == EXPIRED:
             # The state ran out its TTL: start afresh, remembering only this event's id.
             state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
+        elif self.campaigns is not None and stored is not None:
+            outputs.extend(self.campaigns.on_time(state, event.ts, caught))
+        changes: list[Change] = []
         old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
         state.features.update(event)
         if event.type in self.activity:
@@ -267,9 +308,7 @@ class PartitionPipeline:
                 changes.append(persona)
         scored = self.churn.on_event(state, event, kind) if self.churn is not None else None
         state.touched = max(state.touched, event.ts)
-        self._schedule(state)
-        self.store.put(state)
-        outputs = self._record(changes)
+        outputs.extend(self._record(changes))
         if scored is not None:
             if self.on_score is not None:
                 self.on_score(scored)
@@ -277,6 +316,10 @@ class PartitionPipeline:
                 assert self.churn is not None
                 items = self.recommender.recommend(state) if self.recommender is not None else []
                 outputs.append(churn_risk(scored, self.churn.settings.horizon_days, items))
+        if self.campaigns is not None:
+            outputs.extend(self.campaigns.on_event(state, event, changes, scored))
+        self._schedule(state)
+        self.store.put(state)
         return outputs
 
     def _catch_up(self, state: UserState, now: int) -> list[Change]:
@@ -291,6 +334,31 @@ class PartitionPipeline:
         if now >= expires:
             changes.append(self._expire(state, expires))
         return changes
+
+    def _erase(self, event: ProfileEvent) -> list[Output]:
+        """A user asked to be forgotten: state, pending messages and exposures all go."""
+        state = self.store.get(event.user_id)
+        outputs: list[Output] = []
+        if state is not None:
+            self.ranks.replace(customer_key(state.features), None)
+            for dimension, value in self._memberships(state):
+                self.populations[(dimension, value)] -= 1
+            self.due.cancel(event.user_id)
+            self.store.delete(event.user_id)
+            change = Change(
+                event.user_id,
+                lifecycle.DIMENSION,
+                state.lifecycle,
+                ERASED,
+                "erasure request",
+                event.ts,
+                event.event_id,
+            )
+            self.stats.changes[(change.dimension, change.old, change.new)] += 1
+            outputs.append(segment_change(change))
+        self.stats.users_erased += 1
+        outputs.append(erasure_confirmed(event, state is not None))
+        return outputs
 
     def _expire(self, state: UserState, ts: int) -> Change:
         self.stats.users_expired += 1
@@ -348,6 +416,9 @@ class PartitionPipeline:
         label_due = self.churn.due(state) if self.churn is not None else None
         if label_due is not None and label_due < state.due:
             state.due = label_due
+        campaign_due = self.campaigns.due(state) if self.campaigns is not None else None
+        if campaign_due is not None and campaign_due < state.due:
+            state.due = campaign_due
         self.due.schedule(state.user_id, state.due)
 
     def _record(self, changes: list[Change]) -> list[Output]:

@@ -41,6 +41,13 @@ class UserState:
     persona_candidate: str = ""
     persona_votes: int = 0
     recent_items: list[str] = field(default_factory=list)
+    # Campaigns: recent sends [ts, channel, campaign] (7 days), last send per campaign,
+    # deferred messages, exposures awaiting attribution, and which timed triggers fired.
+    sends: list[list[Any]] = field(default_factory=list)
+    last_sent: dict[str, int] = field(default_factory=dict)
+    deferred: list[list[Any]] = field(default_factory=list)
+    exposures: list[list[Any]] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +70,11 @@ class UserState:
             "persona_candidate": self.persona_candidate,
             "persona_votes": self.persona_votes,
             "recent_items": list(self.recent_items),
+            "sends": [list(row) for row in self.sends],
+            "last_sent": dict(self.last_sent),
+            "deferred": [list(row) for row in self.deferred],
+            "exposures": [list(row) for row in self.exposures],
+            "fired": dict(self.fired),
         }
 
     @classmethod
@@ -88,4 +100,9 @@ class UserState:
             persona_candidate=data.get("persona_candidate", ""),
             persona_votes=data.get("persona_votes", 0),
             recent_items=list(data.get("recent_items", [])),
+            sends=[list(row) for row in data.get("sends", [])],
+            last_sent=dict(data.get("last_sent", {})),
+            deferred=[list(row) for row in data.get("deferred", [])],
+            exposures=[list(row) for row in data.get("exposures", [])],
+            fired=dict(data.get("fired", {})),
         )

@@ -16,7 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from models.suite import restore_suite
+from streams.core.campaigns import Ledger
 from streams.core.config import PulseConfig
 from streams.core.errors import InvalidEvent
 from streams.core.events import AnyEvent, decode_event
@@ -26,7 +29,13 @@ from streams.core.outputs import Output, dead_letter
 from streams.core.pipeline import PartitionPipeline, Stats, salvage
 from streams.core.timefmt import format_ts
 from streams.core.topics import INPUT_TOPICS
-from streams.worker.store import TableStore, decode_state, is_user_key, model_blobs
+from streams.worker.store import (
+    TableStore,
+    decode_state,
+    is_user_key,
+    ledger_key,
+    model_blobs,
+)
 
 log = logging.getLogger("pulse.worker")
 # Upper bounds (seconds) of the processing-time histogram buckets.
@@ -85,6 +94,10 @@ class PartitionRuntime:
             )
         self.store.models = suite
         self.pipeline = PartitionPipeline(partition, config, self.store, stats, suite)
+        saved_ledger = table.data.get(ledger_key(partition))
+        if saved_ledger:
+            self.pipeline.restore_ledger(Ledger.from_dict(orjson.loads(saved_ledger)))
+        self.store.ledger = self.pipeline.ledger
         self.pipeline.rebuild(self.store.values())
         self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
         self.last_offset: dict[str, int] = {}

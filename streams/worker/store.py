@@ -19,6 +19,12 @@ from streams.core.state import UserState
 # no user id does (the contract rejects control characters), so they never collide.
 PROGRESS_PREFIX = b"\x00pulse-progress\x00"
 MODEL_PREFIX = b"\x00pulse-model\x00"
+LEDGER_PREFIX = b"\x00pulse-ledger\x00"
+
+
+def ledger_key(partition: int) -> bytes:
+    """Table key of a partition's campaign ledger (figures behind `campaign_stats`)."""
+    return LEDGER_PREFIX + str(partition).encode("ascii")
 
 
 def progress_key(partition: int) -> bytes:
@@ -79,6 +85,7 @@ class TableStore:
         # The partition's models (see models/suite.py), saved with the users they saw.
         self.models: Any = None
         self.model_bytes = 0
+        self.ledger: Any = None  # the partition's campaign Ledger, saved when it changed
 
     def mark_processed(self, topic: str, offset: int) -> None:
         if offset > self.progress.get(topic, -1):
@@ -132,6 +139,11 @@ class TableStore:
                 data[key] = blob
                 self.model_bytes += len(blob)
                 await send(key, blob, self.partition)
+        if self.ledger is not None and self.ledger.dirty:
+            key, value = ledger_key(self.partition), orjson.dumps(self.ledger.to_dict())
+            data[key] = value
+            await send(key, value, self.partition)
+            self.ledger.dirty = False
         if self._progress_dirty:
             # Written after the users, in the same partition: the changelog never holds
             # progress ahead of the state it stands for.

@@ -1,0 +1,180 @@
+"""`pulse report campaigns OUT_DIR | kafka://HOST:PORT`: did the campaigns work?"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.table import Table
+
+from streams.cli.render import console, fail
+from streams.core.uplift import campaign_table, merge
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("report", help="reports over outputs (campaigns)")
+    targets = parser.add_subparsers(dest="target", metavar="WHAT", required=True)
+    campaigns = targets.add_parser(
+        "campaigns",
+        help="treatment vs holdout per campaign and variant: conversion, revenue, uplift",
+        description="Reads summary.json (or campaign_stats events) from a replay's output "
+        "directory, or the campaign_stats events on the campaign-messages topic of a broker.",
+    )
+    campaigns.add_argument("source", help="OUT_DIR of pulse replay, or kafka://HOST:PORT")
+    campaigns.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="the .uplift.json of `pulse simulate --uplift`: show the true uplift beside",
+    )
+    campaigns.set_defaults(run=run_campaigns)
+
+
+def latest_stats(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest campaign_stats per (partition, campaign): they are cumulative."""
+    latest: dict[tuple[int, str], dict[str, Any]] = {}
+    for value in values:
+        if value.get("type") != "campaign_stats":
+            continue
+        key = (value["partition"], value["campaign"])
+        if key not in latest or value["ts"] >= latest[key]["ts"]:
+            latest[key] = value
+    return list(latest.values())
+
+
+def from_directory(path: Path) -> list[dict[str, Any]] | None:
+    summary = path / "summary.json"
+    if summary.is_file():
+        campaigns = orjson.loads(summary.read_bytes()).get("campaigns")
+        if campaigns:
+            return list(campaigns["final_stats"])
+    messages = path / "campaign-messages.jsonl"
+    if not messages.is_file():
+        return None
+    return latest_stats([orjson.loads(line) for line in messages.read_bytes().splitlines() if line])
+
+
+async def from_broker(url: str) -> list[dict[str, Any]]:
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    consumer = AIOKafkaConsumer(
+        settings.topic("campaign-messages"),
+        bootstrap_servers=url.split("://", 1)[-1],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    values = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=2000)
+            if not batch:
+                break
+            for records in batch.values():
+                for record in records:
+                    if record.value and b'"campaign_stats"' in record.value:
+                        values.append(orjson.loads(record.value))
+    finally:
+        await consumer.stop()
+    return latest_stats(values)
+
+
+def print_truth(path: Path, stats: list[dict[str, Any]]) -> None:
+    """The simulator's true uplift per campaign beside the measured one (variants pooled)."""
+    if not path.is_file():
+        console.print(f"[yellow]no truth file {path}[/]")
+        return
+    truth = orjson.loads(path.read_bytes()).get("campaigns", {})
+    pooled = []
+    for row in stats:
+        groups: dict[str, dict[str, float]] = {}
+        for figures in row["groups"].values():
+            for group, values in figures.items():
+                acc = groups.setdefault(group, {"assigned": 0, "converted": 0, "revenue": 0.0})
+                for key in acc:
+                    acc[key] += values.get(key, 0)
+        pooled.append({**row, "groups": {"all variants": groups}})
+    table = Table(title="Measured against the simulator's truth", title_justify="left")
+    for header in ("campaign", "measured uplift (95% CI)", "true uplift", "inside?"):
+        table.add_column(header, justify="left" if header == "campaign" else "right")
+    for row in campaign_table(pooled):
+        true = truth.get(row["campaign"], {}).get("true_uplift")
+        if row["uplift"] is None or true is None:
+            continue
+        inside = row["uplift_low"] <= true <= row["uplift_high"]
+        table.add_row(
+            row["campaign"],
+            f"{row['uplift']:+.1%} ({row['uplift_low']:+.1%}, {row['uplift_high']:+.1%})",
+            f"{true:+.1%}",
+            "yes" if inside else "no",
+        )
+    console.print(table)
+
+
+def _group(users: int, rate: float | None, revenue: float | None) -> str:
+    """Users, conversion rate and revenue per user of one group, on three short lines."""
+    money = "n/a" if revenue is None else f"{revenue:,.2f}/user"
+    return f"{users:,} users\n{_pct(rate)} conv.\n{money}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def run_campaigns(args: argparse.Namespace) -> int:
+    source: str = args.source
+    if "://" in source:
+        stats = asyncio.run(from_broker(source))
+    else:
+        path = Path(source)
+        if not path.is_dir():
+            return fail(
+                f"{path} is not a directory",
+                "give the --out directory of `pulse replay`, or kafka://HOST:PORT",
+            )
+        found = from_directory(path)
+        if found is None:
+            return fail(
+                f"no summary.json or campaign-messages.jsonl in {path}",
+                "run: pulse replay LOG --out DIR first",
+            )
+        stats = found
+    if not stats:
+        return fail("no campaign figures found", "is a campaign configured? (campaigns.active)")
+    table = Table(
+        title="Campaigns: treated users vs the holdout (intent to treat)", title_justify="left"
+    )
+    for header in ("campaign / variant", "sent", "treatment", "holdout", "uplift (95% CI)"):
+        table.add_column(header, justify="left" if header.startswith("campaign") else "right")
+    for row in campaign_table(stats):
+        uplift = (
+            "n/a"
+            if row["uplift"] is None
+            else f"{row['uplift']:+.1%}\n({row['uplift_low']:+.1%}, {row['uplift_high']:+.1%})"
+        )
+        table.add_row(
+            f"{row['campaign']}\n{row['variant']}",
+            f"{row['sent']:,}",
+            _group(row["treatment"], row["treatment_rate"], row["treatment_revenue_per_user"]),
+            _group(row["holdout"], row["holdout_rate"], row["holdout_revenue_per_user"]),
+            uplift,
+        )
+    console.print(table)
+    if args.truth is not None:
+        print_truth(args.truth, stats)
+    outcomes = Table(title="Outcomes by reason", title_justify="left")
+    outcomes.add_column("campaign")
+    outcomes.add_column("outcome")
+    outcomes.add_column("count", justify="right")
+    for campaign, merged in sorted(merge(stats).items()):
+        for label, count in sorted(merged["outcomes"].items(), key=lambda kv: -kv[1]):
+            outcomes.add_row(campaign, label, f"{count:,}")
+    console.print(outcomes)
+    return 0

@@ -1,0 +1,458 @@
+"""The campaign engine: triggers → candidates → policy → arbitration → messages, and attribution.
+
+Triggers: a segment entered or left (any dimension, including time-driven ones fired by
+the watermark), the churn band reaching a level, a first purchase, and event patterns in
+event time — a cart left without a purchase for N minutes, a session of views (or of
+searches) that ended without a purchase N minutes ago. Each trigger firing for a
+campaign is a candidate; its id comes from the user, the campaign and the cause, so a
+replay or a restart never sends a different second message.
+
+Every candidate ends as an event on `campaign-messages`: `campaign_message`,
+`message_deferred` (quiet hours; sent or suppressed later at the deferred time) or
+`message_suppressed` with the reason. Candidates that pass consent are *assigned* to
+the campaign's holdout or treatment group (intent to treat) and their purchases within
+the attribution window are counted per group and variant, for the uplift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from streams.core.campaign_config import Campaign, CampaignsConfig
+from streams.core.campaign_policy import (
+    DEFER,
+    SEND,
+    SUPPRESS,
+    Decision,
+    decide,
+    in_global_control,
+    in_holdout,
+    suppress,
+    variant_of,
+)
+from streams.core.changes import Change
+from streams.core.churn import Scored
+from streams.core.events import SCHEMA_VERSION, AnyEvent, ClickEvent, PurchaseEvent
+from streams.core.feature_view import VARIABLES
+from streams.core.ids import derive_id
+from streams.core.outputs import CAMPAIGN_MESSAGES, Output
+from streams.core.state import UserState
+from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts
+
+HOUR_MS: Final = 3_600_000
+TREATMENT, HOLDOUT, GLOBAL_CONTROL = "treatment", "holdout", "global_control"
+TOP_TIERS: Final = 2  # the best RFM tiers get smaller coupons: they buy anyway
+
+
+@dataclass
+class Ledger:
+    """One partition's campaign figures, saved with its users (they feed `campaign_stats`)."""
+
+    # "campaign|variant|group" -> [assigned, converted, revenue]
+    groups: dict[str, list[float]] = field(default_factory=dict)
+    # "campaign|outcome|reason|channel" -> count
+    outcomes: dict[str, int] = field(default_factory=dict)
+    clicks: dict[str, int] = field(default_factory=dict)  # campaign -> message clicks
+    next_stats: int = 0
+    dirty: bool = False
+
+    def count(self, campaign: str, outcome: str, reason: str, channel: str) -> None:
+        key = f"{campaign}|{outcome}|{reason}|{channel}"
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+        self.dirty = True
+
+    def group(self, campaign: str, variant: str, group: str) -> list[float]:
+        key = f"{campaign}|{variant}|{group}"
+        row = self.groups.get(key)
+        if row is None:
+            row = self.groups[key] = [0, 0, 0.0]
+        self.dirty = True
+        return row
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "groups": self.groups,
+            "outcomes": self.outcomes,
+            "clicks": self.clicks,
+            "next_stats": self.next_stats,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ledger:
+        return cls(
+            {key: list(row) for key, row in data.get("groups", {}).items()},
+            dict(data.get("outcomes", {})),
+            dict(data.get("clicks", {})),
+            int(data.get("next_stats", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    campaign: Campaign
+    cause_key: str  # what fired it, unique per user and campaign
+    cause_event_id: str | None
+    trigger: str  # readable description
+    ts: int  # event time it fired at
+
+
+class CampaignEngine:
+    def __init__(
+        self,
+        config: CampaignsConfig,
+        ledger: Ledger,
+        recommend: Callable[[UserState], list[str]] | None = None,
+    ) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.ledger = ledger
+        self.recommend = recommend
+        self.attribution = int(config.policy.attribution_days * MS_PER_DAY)
+        self.segment_triggers = [c for c in config.campaigns if c.trigger.kind == "segment"]
+        self.band_triggers = [c for c in config.campaigns if c.trigger.kind == "churn_band"]
+        self.first_purchase = [c for c in config.campaigns if c.trigger.kind == "first_purchase"]
+        self.timed = [
+            c
+            for c in config.campaigns
+            if c.trigger.kind in ("cart_abandoned", "browse_abandoned", "search_abandoned")
+        ]
+        self.tier_names: tuple[str, ...] = ()
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def on_event(
+        self, state: UserState, event: AnyEvent, changes: list[Change], scored: Scored | None
+    ) -> list[Output]:
+        """After the user's event was applied: attribution, then event-driven triggers."""
+        self._attribute(state, event)
+        candidates = self._from_changes(changes)
+        if scored is not None and scored.band_changed:
+            for campaign in self.band_triggers:
+                if scored.band == campaign.trigger.to:
+                    candidates.append(
+                        Candidate(
+                            campaign,
+                            f"band:{scored.band}@{scored.event_id}",
+                            scored.event_id,
+                            f"churn band {scored.previous_band or 'none'} -> {scored.band}",
+                            event.ts,
+                        )
+                    )
+        if isinstance(event, PurchaseEvent) and state.features.orders == 1:
+            for campaign in self.first_purchase:
+                candidates.append(
+                    Candidate(
+                        campaign,
+                        f"first:{event.event_id}",
+                        event.event_id,
+                        "first purchase",
+                        event.ts,
+                    )
+                )
+        return self._run(state, candidates, event.ts)
+
+    def on_time(self, state: UserState, now: int, changes: list[Change]) -> list[Output]:
+        """Event time reached `now`: time-driven segment moves, event patterns, deferrals."""
+        outputs = self._run(state, self._from_changes(changes), now) if changes else []
+        for campaign in self.timed:
+            fire = self._timed_fire(state, campaign)
+            if fire is not None and fire[0] <= now:
+                at, marker, desc = fire
+                state.fired[campaign.name] = marker
+                outputs += self._run(
+                    state,
+                    [Candidate(campaign, f"{campaign.trigger.kind}@{marker}", None, desc, at)],
+                    at,
+                )
+        if state.deferred:
+            outputs += self._release(state, now)
+        return outputs
+
+    def due(self, state: UserState) -> int | None:
+        times = [row[0] for row in state.deferred]
+        for campaign in self.timed:
+            fire = self._timed_fire(state, campaign)
+            if fire is not None:
+                times.append(fire[0])
+        return min(times) if times else None
+
+    def stats_due(self, now: int, partition: int) -> list[Output]:
+        """`campaign_stats` events when event time passes the next reporting time."""
+        ledger = self.ledger
+        every = int(self.policy.stats_every_hours * HOUR_MS)
+        if not self.config.campaigns:
+            return []
+        if ledger.next_stats == 0:
+            ledger.next_stats = (now // every + 1) * every
+            ledger.dirty = True
+            return []
+        if now < ledger.next_stats:
+            return []
+        period = ledger.next_stats
+        ledger.next_stats = (now // every + 1) * every
+        ledger.dirty = True
+        return [
+            campaign_stats(ledger, campaign.name, partition, period)
+            for campaign in self.config.campaigns
+        ]
+
+    # -- triggers ---------------------------------------------------------------------------
+
+    def _from_changes(self, changes: list[Change]) -> list[Candidate]:
+        found = []
+        for change in changes:
+            for campaign in self.segment_triggers:
+                t = campaign.trigger
+                if change.dimension != t.dimension:
+                    continue
+                value = change.old if t.leaving else change.new
+                if value == t.to and change.old != change.new:
+                    cause = change.cause if change.cause is not None else f"watermark@{change.ts}"
+                    found.append(
+                        Candidate(
+                            campaign,
+                            f"{t.dimension}:{change.old}->{change.new}@{cause}",
+                            change.cause,
+                            f"{t.dimension} {change.old or 'none'} -> {change.new}",
+                            change.ts,
+                        )
+                    )
+        return found
+
+    @staticmethod
+    def _timed_fire(state: UserState, campaign: Campaign) -> tuple[int, int, str] | None:
+        """(fire time, marker, description) of a pending event-pattern trigger, if any."""
+        f, t = state.features, campaign.trigger
+        wait = t.minutes * MS_PER_MINUTE
+        fired = state.fired.get(campaign.name)
+        if t.kind == "cart_abandoned":
+            if f.cart_open and f.cart_opened_at and fired != f.cart_opened_at:
+                return f.cart_opened_at + wait, f.cart_opened_at, f"cart left for {t.minutes} min"
+            return None
+        if f.sessions == 0 or fired == f.session_start or f.session_purchased:
+            return None
+        if t.kind == "browse_abandoned" and f.session_views and not f.session_has_cart:
+            return f.session_last + wait, f.session_start, f"browsed, no cart, {t.minutes} min"
+        if t.kind == "search_abandoned" and f.session_searches >= t.min_searches:
+            return (
+                f.session_last + wait,
+                f.session_start,
+                f"{f.session_searches} searches, no purchase, {t.minutes} min",
+            )
+        return None
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def _run(self, state: UserState, candidates: list[Candidate], now: int) -> list[Output]:
+        if not candidates:
+            return []
+        decided: list[tuple[Candidate, Decision]] = []
+        for candidate in candidates:
+            campaign = candidate.campaign
+            if campaign.audience is not None and not _holds(campaign, state, now):
+                decided.append(
+                    (candidate, suppress("not_in_audience", "audience rule does not hold"))
+                )
+                continue
+            expires = candidate.ts + int(campaign.expiry_hours * HOUR_MS)
+            decision = decide(campaign, state, self.policy, now, expires)
+            if decision.reason != "no_consent":
+                self._assign(state, candidate, now)
+            decided.append((candidate, decision))
+        # Arbitration: of the messages that would go out now or later, the highest
+        # priority wins; the others are suppressed, naming the winner.
+        live = [pair for pair in decided if pair[1].outcome in (SEND, DEFER)]
+        if len(live) > 1:
+            winner = max(live, key=lambda pair: (pair[0].campaign.priority, pair[0].campaign.name))
+            name = winner[0].campaign.name
+            decided = [
+                pair
+                if pair is winner or pair[1].outcome == SUPPRESS
+                else (pair[0], suppress("arbitration", f"{name} has a higher priority"))
+                for pair in decided
+            ]
+        outputs = []
+        for candidate, decision in decided:
+            outputs.append(self._emit(state, candidate, decision, now))
+        return outputs
+
+    def _release(self, state: UserState, now: int) -> list[Output]:
+        """Deferred messages whose time has come: decided again (an unsubscribe wins)."""
+        outputs = []
+        keep = []
+        by_name = {c.name: c for c in self.config.campaigns}
+        for row in sorted(state.deferred):
+            send_at, name, cause_key, cause_event_id, expires, trigger, ts = row
+            campaign = by_name.get(name)
+            if send_at > now:
+                keep.append(row)
+                continue
+            if campaign is None:
+                continue  # the campaign was removed from the configuration
+            candidate = Candidate(campaign, cause_key, cause_event_id, trigger, ts)
+            decision = decide(campaign, state, self.policy, send_at, expires)
+            if decision.outcome == DEFER:  # quiet hours cannot still hold; be safe
+                decision = suppress("expired", "still in quiet hours at the deferred time")
+            outputs.append(self._emit(state, candidate, decision, send_at))
+        state.deferred = keep
+        return outputs
+
+    def _assign(self, state: UserState, candidate: Candidate, now: int) -> None:
+        """Put the user in the campaign's treatment or holdout group (once per campaign).
+
+        The unit of the uplift is the user: one row per campaign they were a candidate
+        for, with the latest decision time (the attribution window runs from it) and
+        whether they converted in a window.
+        """
+        campaign = candidate.campaign
+        message_id = message_id_of(state.user_id, campaign.name, candidate.cause_key)
+        for row in state.exposures:
+            if row[1] == campaign.name:
+                row[0], row[4] = now, message_id
+                return
+        if in_holdout(state.user_id, campaign):
+            group = HOLDOUT
+        elif in_global_control(state.user_id, self.policy):
+            group = GLOBAL_CONTROL
+        else:
+            group = TREATMENT
+        variant = variant_of(state.user_id, campaign)
+        self.ledger.group(campaign.name, variant, group)[0] += 1
+        state.exposures.append([now, campaign.name, variant, group, message_id, 0])
+
+    def _attribute(self, state: UserState, event: AnyEvent) -> None:
+        if not state.exposures:
+            return
+        if isinstance(event, ClickEvent) and event.action == "campaign_click" and event.message_id:
+            for row in state.exposures:
+                if row[4] == event.message_id:
+                    self.ledger.clicks[row[1]] = self.ledger.clicks.get(row[1], 0) + 1
+                    self.ledger.dirty = True
+        if isinstance(event, PurchaseEvent):
+            for row in state.exposures:
+                if row[0] <= event.ts <= row[0] + self.attribution:
+                    counts = self.ledger.group(row[1], row[2], row[3])
+                    if not row[5]:
+                        row[5] = 1
+                        counts[1] += 1
+                    counts[2] = round(counts[2] + event.total, 2)
+
+    def _emit(self, state: UserState, candidate: Candidate, decision: Decision, now: int) -> Output:
+        campaign = candidate.campaign
+        user = state.user_id
+        base: dict[str, Any] = {
+            "v": SCHEMA_VERSION,
+            "user_id": user,
+            "ts": format_ts(now),
+            "campaign": campaign.name,
+            "variant": variant_of(user, campaign),
+            "trigger": candidate.trigger,
+            "trigger_ts": format_ts(candidate.ts),
+            "cause_event_id": candidate.cause_event_id,
+        }
+        if decision.outcome == SEND:
+            state.sends = [row for row in state.sends if row[0] > now - 7 * MS_PER_DAY]
+            state.sends.append([now, decision.channel, campaign.name])
+            state.last_sent[campaign.name] = now
+            self.ledger.count(campaign.name, "sent", "", decision.channel)
+            value = {
+                **base,
+                "type": "campaign_message",
+                "id": message_id_of(user, campaign.name, candidate.cause_key),
+                "channel": decision.channel,
+                "template": campaign.template,
+                "priority": campaign.priority,
+                "expires_at": format_ts(candidate.ts + int(campaign.expiry_hours * HOUR_MS)),
+                "content": self._content(state, campaign, now),
+            }
+        elif decision.outcome == DEFER:
+            expires = candidate.ts + int(campaign.expiry_hours * HOUR_MS)
+            state.deferred.append(
+                [
+                    decision.send_at,
+                    campaign.name,
+                    candidate.cause_key,
+                    candidate.cause_event_id,
+                    expires,
+                    candidate.trigger,
+                    candidate.ts,
+                ]
+            )
+            self.ledger.count(campaign.name, "deferred", decision.reason, decision.channel)
+            value = {
+                **base,
+                "type": "message_deferred",
+                "id": derive_id("message_deferred", user, campaign.name, candidate.cause_key),
+                "reason": decision.reason,
+                "detail": decision.detail,
+                "send_at": format_ts(decision.send_at),
+            }
+        else:
+            self.ledger.count(campaign.name, "suppressed", decision.reason, "")
+            value = {
+                **base,
+                "type": "message_suppressed",
+                "id": derive_id("message_suppressed", user, campaign.name, candidate.cause_key),
+                "reason": decision.reason,
+                "detail": decision.detail,
+            }
+        return Output(CAMPAIGN_MESSAGES, user, value)
+
+    def _content(self, state: UserState, campaign: Campaign, now: int) -> dict[str, Any]:
+        """Personal fields: ids and derived values only, never raw personal data."""
+        content: dict[str, Any] = {
+            "recommended_items": self.recommend(state) if self.recommend is not None else [],
+            "top_category": state.features.top_category() or None,
+        }
+        if campaign.coupon is not None:
+            share = float(VARIABLES["discount_share"].compute(state, now))  # type: ignore[arg-type]
+            percent = campaign.coupon.base_percent + 10.0 * share
+            if state.value_tier in self.tier_names[:TOP_TIERS]:
+                percent -= 5.0
+            content["coupon_percent"] = int(min(max(percent, 0.0), campaign.coupon.max_percent))
+        return content
+
+
+def _holds(campaign: Campaign, state: UserState, now: int) -> bool:
+    assert campaign.audience is not None
+    try:
+        return campaign.audience.evaluate(state, now)
+    except Exception:  # noqa: BLE001 - a failing audience rule excludes, it never crashes
+        return False
+
+
+def message_id_of(user_id: str, campaign: str, cause_key: str) -> str:
+    return derive_id("campaign_message", user_id, campaign, cause_key)
+
+
+def campaign_stats(ledger: Ledger, campaign: str, partition: int, period: int) -> Output:
+    groups: dict[str, dict[str, dict[str, float]]] = {}
+    for key, (assigned, converted, revenue) in sorted(ledger.groups.items()):
+        name, variant, group = key.split("|")
+        if name == campaign:
+            groups.setdefault(variant, {})[group] = {
+                "assigned": int(assigned),
+                "converted": int(converted),
+                "revenue": round(revenue, 2),
+            }
+    outcomes: dict[str, int] = {}
+    for key, count in sorted(ledger.outcomes.items()):
+        name, outcome, reason, channel = key.split("|")
+        if name == campaign:
+            label = f"sent:{channel}" if outcome == "sent" else f"{outcome}:{reason}"
+            outcomes[label] = outcomes.get(label, 0) + count
+    value = {
+        "v": SCHEMA_VERSION,
+        "type": "campaign_stats",
+        "id": derive_id("campaign_stats", str(partition), campaign, str(period)),
+        "user_id": None,
+        "ts": format_ts(period),
+        "campaign": campaign,
+        "partition": partition,
+        "groups": groups,
+        "outcomes": outcomes,
+        "clicks": ledger.clicks.get(campaign, 0),
+    }
+    return Output(CAMPAIGN_MESSAGES, f"campaign:{campaign}", value)

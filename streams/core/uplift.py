@@ -1,0 +1,86 @@
+"""Did a campaign work? Treatment against its holdout, per variant, with a 95 % interval.
+
+Inputs are `campaign_stats` values (one per partition: the latest of each); the groups
+are intent-to-treat — every candidate that passed consent was assigned to treatment or
+holdout by a stable hash, whether or not a message finally went out — so the comparison
+is fair. Uplift = conversion rate (treatment) − conversion rate (holdout), with a normal
+approximation interval for a difference of two proportions.
+
+>>> rows = campaign_table([{"campaign": "c", "partition": 0, "groups": {"a": {
+...     "treatment": {"assigned": 1000, "converted": 300, "revenue": 6000.0},
+...     "holdout": {"assigned": 1000, "converted": 200, "revenue": 4000.0}}},
+...     "outcomes": {"sent:email": 900, "suppressed:holdout": 1000}, "clicks": 5}])
+>>> r = rows[0]
+>>> (r["campaign"], r["variant"], r["uplift"], round(r["uplift_low"], 3), round(r["uplift_high"], 3))
+('c', 'a', 0.1, 0.062, 0.138)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+Z95 = 1.959964
+
+
+def difference_interval(n1: int, k1: int, n0: int, k0: int) -> tuple[float, float, float] | None:
+    """(p1 − p0, low, high) for k1/n1 against k0/n0; None without both groups."""
+    if not n1 or not n0:
+        return None
+    p1, p0 = k1 / n1, k0 / n0
+    se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    diff = p1 - p0
+    return diff, diff - Z95 * se, diff + Z95 * se
+
+
+def merge(stats: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Sum partitions' campaign_stats into one record per campaign."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in stats:
+        into = merged.setdefault(row["campaign"], {"groups": {}, "outcomes": {}, "clicks": 0})
+        into["clicks"] += row.get("clicks", 0)
+        for label, count in row.get("outcomes", {}).items():
+            into["outcomes"][label] = into["outcomes"].get(label, 0) + count
+        for variant, groups in row.get("groups", {}).items():
+            target = into["groups"].setdefault(variant, {})
+            for group, figures in groups.items():
+                acc = target.setdefault(group, {"assigned": 0, "converted": 0, "revenue": 0.0})
+                for key in acc:
+                    acc[key] += figures.get(key, 0)
+    return merged
+
+
+def campaign_table(stats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per campaign and variant: sizes, conversion, revenue per user, uplift."""
+    rows = []
+    for campaign, merged in sorted(merge(stats).items()):
+        sent = sum(n for label, n in merged["outcomes"].items() if label.startswith("sent"))
+        for variant, groups in sorted(merged["groups"].items()):
+            treat = groups.get("treatment", {"assigned": 0, "converted": 0, "revenue": 0.0})
+            hold = groups.get("holdout", {"assigned": 0, "converted": 0, "revenue": 0.0})
+            interval = difference_interval(
+                treat["assigned"], treat["converted"], hold["assigned"], hold["converted"]
+            )
+            rows.append(
+                {
+                    "campaign": campaign,
+                    "variant": variant,
+                    "sent": sent,
+                    "treatment": treat["assigned"],
+                    "treatment_rate": _rate(treat["converted"], treat["assigned"]),
+                    "treatment_revenue_per_user": _rate(treat["revenue"], treat["assigned"]),
+                    "holdout": hold["assigned"],
+                    "holdout_rate": _rate(hold["converted"], hold["assigned"]),
+                    "holdout_revenue_per_user": _rate(hold["revenue"], hold["assigned"]),
+                    "uplift": None if interval is None else round(interval[0], 6),
+                    "uplift_low": None if interval is None else interval[1],
+                    "uplift_high": None if interval is None else interval[2],
+                    "clicks": merged["clicks"],
+                }
+            )
+    return rows
+
+
+def _rate(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 6) if denominator else None
