@@ -42,3 +42,30 @@ def test_every_golden_case_has_expected_outputs() -> None:
     assert len(CASES) >= 3
     for case in CASES:
         assert (GOLDEN / case / "expected" / "segment-changes.jsonl").exists(), case
+
+
+def test_the_campaigns_case_covers_every_trigger_and_every_policy_outcome() -> None:
+    import orjson
+
+    folder = GOLDEN / "campaigns"
+    rows = [
+        orjson.loads(line)
+        for line in (folder / "expected" / "campaign-messages.jsonl").read_bytes().splitlines()
+    ]
+    outcomes = {row.get("reason") or row["type"] for row in rows}
+    assert outcomes >= {
+        "campaign_message",
+        "quiet_hours",  # deferred ...
+        "no_consent",  # ... and suppressed later by an unsubscribe
+        "holdout",
+        "global_control",
+        "frequency_cap",
+        "cooldown",
+        "arbitration",
+        "expired",
+        "not_in_audience",
+        "erasure_confirmed",
+        "campaign_stats",
+    }
+    triggers = {row["trigger"].split(" ")[0] for row in rows if row.get("trigger")}
+    assert {"lifecycle", "churn", "first", "cart", "browsed,", "2"} <= triggers  # "2 searches, ..."

@@ -1,0 +1,327 @@
+"""Campaigns in the pipeline: every trigger, every policy outcome, erasure, determinism."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.suite import suite_factory
+from streams.core.config import build_config
+from streams.core.errors import ConfigError
+from streams.core.pipeline import Pipeline
+from tests.helpers import DAY, HOUR, MINUTE, T0, click, profile, purchase, raw, search
+
+NOON = T0 + 12 * HOUR
+CONSENT = {"email": True, "push": True, "sms": False}
+
+
+def pipeline(campaigns: list[dict[str, Any]], **policy: Any) -> Pipeline:
+    config = build_config(
+        {
+            "stream": {"partitions": 1, "allowed_lateness_minutes": 0},
+            "campaigns": {
+                "policy": {"global_control": 0.0, "quiet_hours": {"start": 0, "end": 0}, **policy},
+                "active": campaigns,
+            },
+        },
+        "t.yaml",
+    )
+    return Pipeline(config, suite_factory(config))
+
+
+def camp(name: str, trigger: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "trigger": trigger,
+        "channels": ["email", "push"],
+        "template": f"{name}_v1",
+        "holdout": 0.0,
+        **extra,
+    }
+
+
+def feed(p: Pipeline, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for number, event in enumerate(events, start=1):
+        out += [o.value for o in p.process(raw(event), {"line": number})]
+    return [v for v in out if v["type"] not in ("segment_change", "churn_risk", "campaign_stats")]
+
+
+def kinds(values: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(v["type"], v.get("campaign", ""), v.get("reason", "")) for v in values]
+
+
+def signup(user: str, ts: int, **consent: bool) -> dict[str, Any]:
+    return profile(user, ts, consent=consent or CONSENT)
+
+
+def test_entering_a_segment_sends_once_with_an_id_from_user_campaign_and_cause() -> None:
+    p = pipeline([camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})])
+    out = feed(
+        p,
+        [
+            signup("a", NOON),
+            click("a", NOON + MINUTE, event_id="first-click"),
+            click("a", NOON + 2 * MINUTE),
+        ],
+    )
+    assert kinds(out) == [("campaign_message", "welcome", "")]
+    message = out[0]
+    assert message["channel"] == "email" and message["template"] == "welcome_v1"
+    assert message["cause_event_id"] == "first-click"
+    again = feed(
+        pipeline([camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})]),
+        [
+            signup("a", NOON),
+            click("a", NOON + MINUTE, event_id="first-click"),
+            click("a", NOON + 2 * MINUTE),
+        ],
+    )
+    assert again[0]["id"] == message["id"]
+
+
+def test_leaving_a_segment_and_a_watermark_driven_move_trigger_too() -> None:
+    p = pipeline(
+        [
+            camp("graduated", {"segment": {"dimension": "lifecycle", "from": "new"}}, priority=1),
+            camp(
+                "reactivate", {"segment": {"dimension": "lifecycle", "to": "dormant"}}, priority=2
+            ),
+        ]
+    )
+    events = [signup("a", NOON), click("a", NOON + MINUTE)]
+    events += [click("b", NOON + d * DAY) for d in range(1, 32)]  # only b moves event time on
+    out = [v for v in feed(p, events) if v["user_id"] == "a"]
+    assert kinds(out) == [
+        ("campaign_message", "graduated", ""),
+        ("campaign_message", "reactivate", ""),
+    ]
+    assert out[1]["cause_event_id"] is None  # fired by the watermark, not by a's events
+
+
+def test_first_purchase_and_churn_band_triggers_and_arbitration_by_priority() -> None:
+    # Bands set so that the single-purchase prior (0.6) is already "high".
+    config = build_config(
+        {
+            "stream": {"partitions": 1, "allowed_lateness_minutes": 0},
+            "models": {"churn": {"bands": {"medium": 0.3, "high": 0.5}}},
+            "campaigns": {
+                "policy": {"global_control": 0.0, "quiet_hours": {"start": 0, "end": 0}},
+                "active": [
+                    camp("thanks", {"event": "first_purchase"}, priority=5),
+                    camp(
+                        "winback", {"churn_band": "high"}, priority=9, coupon={"base_percent": 10}
+                    ),
+                ],
+            },
+        },
+        "t.yaml",
+    )
+    p = Pipeline(config, suite_factory(config))
+    out = feed(p, [signup("a", NOON), purchase("a", NOON + HOUR)])
+    assert kinds(out) == [
+        ("campaign_message", "winback", ""),
+        ("message_suppressed", "thanks", "arbitration"),
+    ]
+    assert "winback has a higher priority" in out[1]["detail"]
+    assert out[0]["content"]["coupon_percent"] == 10  # no discounts used: the base size
+
+
+def test_cart_abandoned_fires_in_event_time_and_not_when_the_user_buys() -> None:
+    campaigns = [camp("cart", {"event": "cart_abandoned", "minutes": 60})]
+    left = feed(
+        pipeline(campaigns),
+        [
+            signup("a", NOON),
+            click("a", NOON + MINUTE, action="add_to_cart"),
+            click("b", NOON + 30 * MINUTE),
+            click("b", NOON + 2 * HOUR),
+        ],
+    )
+    assert kinds(left) == [("campaign_message", "cart", "")]
+    assert left[0]["trigger_ts"] == "2026-01-01T13:01:00.000Z"
+    bought = feed(
+        pipeline(campaigns),
+        [
+            signup("a", NOON),
+            click("a", NOON + MINUTE, action="add_to_cart"),
+            purchase("a", NOON + 20 * MINUTE),
+            click("b", NOON + 3 * HOUR),
+        ],
+    )
+    assert kinds(bought) == []
+
+
+def test_browse_and_search_sessions_without_a_purchase() -> None:
+    p = pipeline(
+        [
+            camp("browse", {"event": "browse_abandoned", "minutes": 30}),
+            camp(
+                "search",
+                {"event": "search_abandoned", "minutes": 30, "min_searches": 2},
+                channels=["push"],
+            ),
+        ],
+        frequency_caps={"channel_per_day": 5, "channel_per_week": 10, "all_per_week": 10},
+    )
+    out = feed(
+        p,
+        [
+            signup("a", NOON),
+            signup("s", NOON),
+            click("a", NOON + MINUTE),  # a views, then leaves
+            search("s", NOON + MINUTE),  # s searches twice, then leaves
+            search("s", NOON + 2 * MINUTE),
+            signup("z", NOON + 3 * HOUR),
+        ],
+    )
+    fired = sorted((v["user_id"], v["campaign"], v["type"]) for v in out)
+    assert fired == [("a", "browse", "campaign_message"), ("s", "search", "campaign_message")]
+
+
+def test_quiet_hours_defer_then_send_and_an_unsubscribe_in_between_wins() -> None:
+    campaigns = [camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})]
+    night = T0 + 23 * HOUR  # 23:00 UTC
+    quiet = {"quiet_hours": {"start": 21, "end": 8}}
+    sent = feed(
+        pipeline(campaigns, **quiet),
+        [signup("a", night), click("a", night + MINUTE), profile("z", T0 + DAY + 9 * HOUR)],
+    )
+    assert kinds(sent) == [
+        ("message_deferred", "welcome", "quiet_hours"),
+        ("campaign_message", "welcome", ""),
+    ]
+    assert sent[0]["send_at"] == sent[1]["ts"] == "2026-01-02T08:00:00.000Z"
+    stopped = feed(
+        pipeline(campaigns, **quiet),
+        [
+            signup("a", night),
+            click("a", night + MINUTE),
+            profile("a", night + HOUR, consent={"email": False, "push": False}),
+            profile("z", T0 + DAY + 9 * HOUR),
+        ],
+    )
+    assert kinds(stopped) == [
+        ("message_deferred", "welcome", "quiet_hours"),
+        ("message_suppressed", "welcome", "no_consent"),
+    ]
+
+
+def test_every_candidate_is_an_event_even_without_consent_and_caps_hold() -> None:
+    p = pipeline(
+        [
+            camp(
+                "browse",
+                {"event": "browse_abandoned", "minutes": 10},
+                cooldown_days=0,
+                channels=["email"],
+            )
+        ],
+        frequency_caps={"channel_per_day": 1, "channel_per_week": 3, "all_per_week": 5},
+    )
+    events = [signup("a", NOON), signup("n", NOON, email=False, push=False)]
+    for d in range(4):
+        for user in ("a", "n"):
+            events.append(click(user, NOON + d * 26 * HOUR))
+    events.append(click("z", NOON + 5 * DAY))
+    out = feed(p, events)
+    by_user = {u: kinds([v for v in out if v["user_id"] == u]) for u in ("a", "n")}
+    assert by_user["n"] == [("message_suppressed", "browse", "no_consent")] * 4
+    # Visits 26 hours apart: the rolling daily cap never bites, the weekly cap (3) does.
+    assert by_user["a"] == [("campaign_message", "browse", "")] * 3 + [
+        ("message_suppressed", "browse", "frequency_cap")
+    ]
+    assert len({v["id"] for v in out}) == len(out)  # one id per cause
+
+
+def test_holdout_users_are_counted_and_converted_but_never_messaged() -> None:
+    p = pipeline([camp("browse", {"event": "browse_abandoned", "minutes": 10}, holdout=0.5)])
+    events = [signup(f"u{i}", NOON) for i in range(40)]
+    events += [click(f"u{i}", NOON + MINUTE) for i in range(40)]
+    events += [purchase(f"u{i}", NOON + 2 * HOUR) for i in range(40)]
+    out = feed(p, events)
+    held = {v["user_id"] for v in out if v.get("reason") == "holdout"}
+    messaged = {v["user_id"] for v in out if v["type"] == "campaign_message"}
+    assert held and messaged and not held & messaged and len(held | messaged) == 40
+    groups = p.partitions[0].ledger.groups
+    assert groups["browse|control|holdout"][:2] == [len(held), len(held)]
+    assert groups["browse|control|treatment"][:2] == [len(messaged), len(messaged)]
+
+
+def test_erasure_removes_state_and_pending_messages_and_confirms() -> None:
+    campaigns = [camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})]
+    p = pipeline(campaigns, quiet_hours={"start": 21, "end": 8})
+    night = T0 + 23 * HOUR
+    out = feed(
+        p,
+        [
+            signup("a", night),
+            click("a", night + MINUTE),
+            profile("a", night + HOUR, erase=True),
+            profile("z", T0 + DAY + 9 * HOUR),
+        ],
+    )
+    assert kinds(out)[:1] == [("message_deferred", "welcome", "quiet_hours")]
+    assert [v["type"] for v in out if v["user_id"] == "a"][-1] == "erasure_confirmed"
+    assert not any(v["type"] == "campaign_message" and v["user_id"] == "a" for v in out)
+    assert p.partitions[0].store.get("a") is None
+    # Back without consent: a new, empty state and no message.
+    later = feed(p, [click("a", T0 + 2 * DAY)])
+    assert kinds(later) == [("message_suppressed", "welcome", "no_consent")]
+
+
+@pytest.mark.parametrize(
+    ("campaign", "message"),
+    [
+        (
+            {
+                "name": "x",
+                "trigger": {"event": "cart_left"},
+                "channels": ["email"],
+                "template": "t",
+            },
+            "campaign 'x'",
+        ),
+        (
+            {
+                "name": "x",
+                "trigger": {"event": "first_purchase"},
+                "channels": ["fax"],
+                "template": "t",
+            },
+            "'channels'",
+        ),
+        (
+            {
+                "name": "x",
+                "trigger": {"segment": {"dimension": "lifecycle", "to": "asleep"}},
+                "channels": ["email"],
+                "template": "t",
+            },
+            "lifecycle has no value 'asleep'",
+        ),
+        (
+            {
+                "name": "x",
+                "trigger": {"event": "first_purchase"},
+                "channels": ["email"],
+                "template": "t",
+                "audience": "orders >>= 2",
+            },
+            "audience rule",
+        ),
+        (
+            {"name": "x", "trigger": {"event": "first_purchase"}, "channels": ["email"]},
+            "no 'template'",
+        ),
+    ],
+)
+def test_bad_campaigns_are_refused_at_start_up_naming_campaign_and_line(
+    campaign: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match="pulse.yaml:42") as error:
+        build_config(
+            {"campaigns": {"active": [campaign]}}, "pulse.yaml", {("campaigns", "active", 0): 42}
+        )
+    assert message in str(error.value) and "fix:" in str(error.value)
