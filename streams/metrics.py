@@ -42,6 +42,7 @@ class WorkerCollector(Collector):
         )
         yield from self._timeliness()
         yield from self._models()
+        yield from self._campaigns()
         yield labelled(
             CounterMetricFamily,
             "pulse_events_accepted",
@@ -170,6 +171,54 @@ class WorkerCollector(Collector):
             ),
         ):
             yield CounterMetricFamily(name, doc, value=value)
+
+    def _campaigns(self) -> Iterator[Any]:
+        counters = self.runtime.stats.campaigns
+        sent: Counter[tuple[str, str]] = Counter()
+        suppressed: Counter[tuple[str, str]] = Counter()
+        deferred: Counter[tuple[str, str]] = Counter()
+        for (campaign, outcome, reason, channel), count in list(counters.outcomes.items()):
+            if outcome == "sent":
+                sent[(campaign, channel)] += count
+            elif outcome == "suppressed":
+                suppressed[(campaign, reason)] += count
+            else:
+                deferred[(campaign, reason)] += count
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_campaign_messages_sent",
+            "campaign_message events, by campaign and channel",
+            ["campaign", "channel"],
+            sent,
+        )
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_campaign_messages_suppressed",
+            "message_suppressed events, by campaign and reason",
+            ["campaign", "reason"],
+            suppressed,
+        )
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_campaign_messages_deferred",
+            "message_deferred events (quiet hours), by campaign and reason",
+            ["campaign", "reason"],
+            deferred,
+        )
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_campaign_conversions",
+            "Users converting within the attribution window, by campaign and group",
+            ["campaign", "group"],
+            counters.conversions,
+        )
+        yield labelled(
+            CounterMetricFamily,
+            "pulse_campaign_attributed_revenue",
+            "Purchase totals within attribution windows, by campaign and group (currency units)",
+            ["campaign", "group"],
+            counters.revenue,
+        )
 
     def _timeliness(self) -> Iterator[Any]:
         runtime = self.runtime

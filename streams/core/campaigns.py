@@ -16,6 +16,7 @@ the attribution window are counted per group and variant, for the uplift.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -89,6 +90,15 @@ class Ledger:
         )
 
 
+@dataclass
+class CampaignCounters:
+    """Process-lifetime counts for metrics, never per user."""
+
+    outcomes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    conversions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    revenue: defaultdict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     campaign: Campaign
@@ -104,8 +114,11 @@ class CampaignEngine:
         config: CampaignsConfig,
         ledger: Ledger,
         recommend: Callable[[UserState], list[str]] | None = None,
+        counters: CampaignCounters | None = None,
     ) -> None:
         self.config = config
+        # Lifetime counters for metrics (the ledger moves with its partition; these do not).
+        self.counters = counters if counters is not None else CampaignCounters()
         self.policy = config.policy
         self.ledger = ledger
         self.recommend = recommend
@@ -337,7 +350,9 @@ class CampaignEngine:
                     if not row[5]:
                         row[5] = 1
                         counts[1] += 1
+                        self.counters.conversions[(row[1], row[3])] += 1
                     counts[2] = round(counts[2] + event.total, 2)
+                    self.counters.revenue[(row[1], row[3])] += event.total
 
     def _emit(self, state: UserState, candidate: Candidate, decision: Decision, now: int) -> Output:
         campaign = candidate.campaign
@@ -356,7 +371,7 @@ class CampaignEngine:
             state.sends = [row for row in state.sends if row[0] > now - 7 * MS_PER_DAY]
             state.sends.append([now, decision.channel, campaign.name])
             state.last_sent[campaign.name] = now
-            self.ledger.count(campaign.name, "sent", "", decision.channel)
+            self._count(campaign.name, "sent", "", decision.channel)
             value = {
                 **base,
                 "type": "campaign_message",
@@ -380,7 +395,7 @@ class CampaignEngine:
                     candidate.ts,
                 ]
             )
-            self.ledger.count(campaign.name, "deferred", decision.reason, decision.channel)
+            self._count(campaign.name, "deferred", decision.reason, decision.channel)
             value = {
                 **base,
                 "type": "message_deferred",
@@ -390,7 +405,7 @@ class CampaignEngine:
                 "send_at": format_ts(decision.send_at),
             }
         else:
-            self.ledger.count(campaign.name, "suppressed", decision.reason, "")
+            self._count(campaign.name, "suppressed", decision.reason, "")
             value = {
                 **base,
                 "type": "message_suppressed",
@@ -399,6 +414,10 @@ class CampaignEngine:
                 "detail": decision.detail,
             }
         return Output(CAMPAIGN_MESSAGES, user, value)
+
+    def _count(self, campaign: str, outcome: str, reason: str, channel: str) -> None:
+        self.ledger.count(campaign, outcome, reason, channel)
+        self.counters.outcomes[(campaign, outcome, reason, channel)] += 1
 
     def _content(self, state: UserState, campaign: Campaign, now: int) -> dict[str, Any]:
         """Personal fields: ids and derived values only, never raw personal data."""

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from streams.core import lifecycle
-from streams.core.campaigns import CampaignEngine, Ledger
+from streams.core.campaigns import CampaignCounters, CampaignEngine, Ledger
 from streams.core.changes import Change
 from streams.core.churn import ChurnStats, ChurnTracker, Scored
 from streams.core.config import PulseConfig
@@ -115,6 +115,7 @@ class Stats:
     users_expired: int = 0
     users_erased: int = 0
     churn: ChurnStats = field(default_factory=ChurnStats)
+    campaigns: CampaignCounters = field(default_factory=CampaignCounters)
 
     def count_outputs(self, outputs: list[Output]) -> None:
         for output in outputs:
@@ -171,6 +172,7 @@ class PartitionPipeline:
                 config.campaigns,
                 self.ledger,
                 self.recommender.recommend if self.recommender is not None else None,
+                stats.campaigns,
             )
             if config.campaigns.campaigns
             else None

@@ -99,6 +99,9 @@ class PartitionRuntime:
             self.pipeline.restore_ledger(Ledger.from_dict(orjson.loads(saved_ledger)))
         self.store.ledger = self.pipeline.ledger
         self.pipeline.rebuild(self.store.values())
+        if self.store.saved_clock is not None:
+            self.pipeline.clock = self.store.saved_clock
+        self.store.clock = lambda: self.pipeline.clock
         self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
         self.last_offset: dict[str, int] = {}
 

@@ -80,7 +80,16 @@ class TableStore:
         # Last processed offset per input topic, saved with the users it produced: on a
         # restart, records at or below it are redeliveries and are skipped, not re-applied.
         raw = table.data.get(progress_key(partition))
-        self.progress: dict[str, int] = orjson.loads(raw) if raw else {}
+        saved = orjson.loads(raw) if raw else {}
+        # The record is {"offsets": {topic: offset}, "clock": event time}; older ones were
+        # the offsets alone.
+        self.progress: dict[str, int] = saved.get("offsets", saved)
+        # The partition's event-time clock when the progress was saved. A SIGKILL can
+        # leave some users of the next batch saved (their touched time ahead of this);
+        # restarting from this clock keeps the redelivered records of that batch from
+        # being judged too late.
+        self.saved_clock: int | None = saved.get("clock") if "offsets" in saved else None
+        self.clock: Callable[[], int] = lambda: 0
         self._progress_dirty = False
         # The partition's models (see models/suite.py), saved with the users they saw.
         self.models: Any = None
@@ -147,7 +156,8 @@ class TableStore:
         if self._progress_dirty:
             # Written after the users, in the same partition: the changelog never holds
             # progress ahead of the state it stands for.
-            key, value = progress_key(self.partition), orjson.dumps(self.progress)
+            record = {"offsets": self.progress, "clock": self.clock()}
+            key, value = progress_key(self.partition), orjson.dumps(record)
             data[key] = value
             await send(key, value, self.partition)
             self._progress_dirty = False

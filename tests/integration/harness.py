@@ -39,7 +39,7 @@ def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, li
     replay_to_dir(log, out, load_config(config))
     return {
         topic: (out / f"{topic}.jsonl").read_bytes().splitlines()
-        for topic in ("segment-changes", "churn-risk", "dead-letters")
+        for topic in ("segment-changes", "churn-risk", "campaign-messages", "dead-letters")
     }
 
 

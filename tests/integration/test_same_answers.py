@@ -37,6 +37,12 @@ def test_worker_outputs_equal_in_process_replay(
             lambda got: len(got) >= len(expected["churn-risk"]),
             quiet=0.5,
         )
+        messages = read_topic(
+            broker_url,
+            namespace + "campaign-messages",
+            lambda got: len(got) >= len(expected["campaign-messages"]),
+            quiet=0.5,
+        )
         dead = read_topic(
             broker_url,
             namespace + "dead-letters",
@@ -55,6 +61,12 @@ def test_worker_outputs_equal_in_process_replay(
     # Churn risk comes from models learned per partition: same scores, bands, bytes.
     assert expected["churn-risk"], "the log should give churn-risk events"
     assert per_user([record.value for record in risks]) == per_user(expected["churn-risk"])
+
+    # Campaign decisions (messages, deferrals, suppressions, stats): same ids and bytes.
+    assert expected["campaign-messages"], "the log should give campaign decisions"
+    got_messages = [record.value for record in messages]
+    assert len(got_messages) == len(expected["campaign-messages"])
+    assert unique_by_id(got_messages) == unique_by_id(expected["campaign-messages"])
 
     # Dead letters: same reasons and bytes; the source says where on the broker it was.
     def essence(value: bytes) -> tuple[str, str, str | None]:

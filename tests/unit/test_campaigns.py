@@ -320,7 +320,7 @@ def test_erasure_removes_state_and_pending_messages_and_confirms() -> None:
 def test_bad_campaigns_are_refused_at_start_up_naming_campaign_and_line(
     campaign: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match="pulse.yaml:42") as error:
+    with pytest.raises(ConfigError, match=r"pulse\.yaml:42") as error:
         build_config(
             {"campaigns": {"active": [campaign]}}, "pulse.yaml", {("campaigns", "active", 0): 42}
         )

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
 import pytest
 
 from streams.config_loader import load_config
 from streams.core.events import decode_event
 from streams.core.pipeline import Stats
 from streams.worker.runtime import PartitionRuntime
-from streams.worker.store import is_user_key, model_key, progress_key
+from streams.worker.store import encode_state, is_user_key, model_key, progress_key
 from tests.helpers import T0, purchase, raw
 
 
@@ -58,3 +59,21 @@ def test_a_foreign_checkpoint_is_refused_with_an_error_and_the_model_starts_afre
     assert len(restored.rejected_checkpoints) == 1
     assert "refusing to unpickle" in caplog.text and "starting that model afresh" in caplog.text
     assert restored.pipeline.models is not None and restored.pipeline.models.churn.labels == 0
+
+
+def test_a_restart_resumes_from_the_clock_saved_with_the_progress() -> None:
+    """Users of a torn batch may be ahead of the progress record; the clock must not be."""
+    table, sent = FakeTable(), []
+    first = runtime(table, sent)
+    event = purchase("u5", T0)
+    first.pipeline.process(decode_event(raw(event)), raw(event), {})
+    first.store.mark_processed("purchases", 0)
+    asyncio.run(first.store.flush())
+    assert orjson.loads(table.data[progress_key(0)])["clock"] == T0
+    # A later batch saved one user, then the worker died before the progress record.
+    ahead = purchase("u7", T0 + 5 * 3_600_000)
+    first.pipeline.process(decode_event(raw(ahead)), raw(ahead), {})
+    table.data[b"u7"] = encode_state(first.store.users["u7"])
+    again = runtime(table, [])
+    assert again.pipeline.clock == T0  # not u7's time: u7's batch comes again
+    assert again.store.already_processed("purchases", 0)
