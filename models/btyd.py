@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,20 @@ class BgNbd:
         self.log_params = np.asarray(result.x, dtype=float)
         self.fitted = True
         return self
+
+    def p_no_purchase_one(self, x: int, tx: float, T: float, horizon: float) -> float:
+        """`p_no_purchase` for one customer in plain floats (numpy costs more for one).
+
+        >>> model = BgNbd()
+        >>> model.p_no_purchase_one(3, 20.0, 30.0, 10.0) == float(model.p_no_purchase([3], [20.0], [30.0], 10.0)[0])
+        True
+        """
+        r, alpha, a, b = (math.exp(float(v)) for v in self.log_params)
+        dead_odds = (
+            a / max(b + x - 1, 1e-12) * ((alpha + T) / (alpha + tx)) ** (r + x) if x > 0 else 0.0
+        )
+        alive = 1.0 / (1.0 + dead_odds)
+        return float(1.0 - alive + alive * ((alpha + T) / (alpha + T + horizon)) ** (r + x))
 
     def p_no_purchase(self, x: Any, tx: Any, T: Any, horizon: float) -> Array:
         xs, txs, Ts = (np.asarray(v, dtype=float) for v in (x, tx, T))

@@ -84,7 +84,7 @@ class ChurnModel:
         """BG/NBD P(no purchase in the horizon), or None before the first fit."""
         if not self._baseline.fitted:
             return None
-        return float(self._baseline.p_no_purchase([repeats], [recency], [age], horizon_days)[0])
+        return self._baseline.p_no_purchase_one(repeats, recency, age, horizon_days)
 
     def learn_one(self, x: Features, y: bool) -> None:
         z = compress(x)

@@ -17,9 +17,13 @@ and 2 × `neighbours` links per item (the weakest are dropped).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+REFRESH = 100  # updates between refreshes of the popular items
+TOP = 50  # popular items kept ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,8 @@ class CoOccurrence:
         self.links: dict[str, dict[str, float]] = {}
         self.popularity: dict[str, float] = {}
         self.updates = 0
+        self._top: list[str] = []  # most popular items, refreshed every REFRESH updates
+        self._top_at = -1
 
     def learn_one(self, recent: Sequence[str], item: str, weight: float) -> None:
         self.updates += 1
@@ -67,7 +73,7 @@ class CoOccurrence:
                     scores[other] = scores.get(other, 0.0) + closeness * strength / total
         for item in exclude:
             scores.pop(item, None)
-        ranked = sorted(scores, key=lambda name: (-scores[name], name))[:k]
+        ranked = heapq.nsmallest(k, scores, key=lambda name: (-scores[name], name))
         if len(ranked) < k:
             taken = set(ranked) | set(exclude)
             for item in self.popular(k + len(taken)):
@@ -78,8 +84,13 @@ class CoOccurrence:
         return ranked
 
     def popular(self, k: int) -> list[str]:
-        pop = self.popularity
-        return sorted(pop, key=lambda name: (-pop[name], name))[:k]
+        """The k most popular items (as of the last refresh: every 100 updates, since
+        ranking every item on every call would cost more than the rest of the model)."""
+        if self._top_at < 0 or self.updates - self._top_at >= REFRESH or len(self._top) < k:
+            pop = self.popularity
+            self._top = heapq.nsmallest(max(k, TOP), pop, key=lambda name: (-pop[name], name))
+            self._top_at = self.updates
+        return self._top[:k]
 
     def _link(self, a: str, b: str, strength: float) -> None:
         row = self.links.get(a)

@@ -7,7 +7,7 @@ Every problem names the file, the line, the campaign and the field, with a fix.
 ...     "name": "welcome", "trigger": {"segment": {"dimension": "lifecycle", "to": "new"}},
 ...     "channels": ["email"], "template": "welcome_v1"}]})
 >>> cfg.campaigns[0].trigger, cfg.campaigns[0].variants
-(Trigger(kind='segment', dimension='lifecycle', to='new', leaving=False, minutes=0, min_searches=0), (Variant(name='control', weight=1.0),))
+(Trigger(kind='segment', dimension='lifecycle', to='new', leaving=False, minutes=0, min_searches=0, min_views=0), (Variant(name='control', weight=1.0),))
 >>> campaigns_section(Reader("pulse.yaml", {}), {"active": [{"name": "x", "trigger": {"event": "cart_left"},
 ...     "channels": ["email"], "template": "t"}]})
 Traceback (most recent call last):
@@ -40,6 +40,7 @@ class Trigger:
     leaving: bool = False
     minutes: int = 0  # timed triggers: how long without a purchase
     min_searches: int = 0
+    min_views: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,9 @@ def _policy(reader: Reader, data: object) -> Policy:
 
 
 def _trigger(reader: Reader, scoped: _Scoped, data: object, path: Path) -> Trigger:
-    raw = reader.mapping(data, path, ("segment", "churn_band", "event", "minutes", "min_searches"))
+    raw = reader.mapping(
+        data, path, ("segment", "churn_band", "event", "minutes", "min_searches", "min_views")
+    )
     kinds = [key for key in ("segment", "churn_band", "event") if key in raw]
     if len(kinds) != 1:
         raise scoped.fail(
@@ -217,7 +220,8 @@ def _trigger(reader: Reader, scoped: _Scoped, data: object, path: Path) -> Trigg
     searches = (
         reader.number(raw, path, "min_searches", 2, 1, True) if event == "search_abandoned" else 0
     )
-    return Trigger(str(event), minutes=minutes, min_searches=searches)
+    views = reader.number(raw, path, "min_views", 1, 1, True) if event == "browse_abandoned" else 0
+    return Trigger(str(event), minutes=minutes, min_searches=searches, min_views=views)
 
 
 def _campaign(reader: Reader, data: object, path: Path, seen: set[str]) -> Campaign:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 from streams.core.campaign_config import Campaign, CampaignsConfig
@@ -132,6 +133,7 @@ class CampaignEngine:
             if c.trigger.kind in ("cart_abandoned", "browse_abandoned", "search_abandoned")
         ]
         self.tier_names: tuple[str, ...] = ()
+        self.campaign_names = [c.name for c in config.campaigns]
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -139,8 +141,12 @@ class CampaignEngine:
         self, state: UserState, event: AnyEvent, changes: list[Change], scored: Scored | None
     ) -> list[Output]:
         """After the user's event was applied: attribution, then event-driven triggers."""
-        self._attribute(state, event)
-        candidates = self._from_changes(changes)
+        is_purchase = isinstance(event, PurchaseEvent)
+        if state.exposures and (is_purchase or isinstance(event, ClickEvent)):
+            self._attribute(state, event)
+        if not changes and not is_purchase and (scored is None or not scored.band_changed):
+            return []  # most events: nothing here can trigger a campaign
+        candidates = self._from_changes(changes) if changes else []
         if scored is not None and scored.band_changed:
             for campaign in self.band_triggers:
                 if scored.band == campaign.trigger.to:
@@ -153,7 +159,7 @@ class CampaignEngine:
                             event.ts,
                         )
                     )
-        if isinstance(event, PurchaseEvent) and state.features.orders == 1:
+        if is_purchase and state.features.orders == 1:
             for campaign in self.first_purchase:
                 candidates.append(
                     Candidate(
@@ -184,12 +190,17 @@ class CampaignEngine:
         return outputs
 
     def due(self, state: UserState) -> int | None:
-        times = [row[0] for row in state.deferred]
+        """The earliest deferred message or event-pattern trigger of this user."""
+        earliest = min(row[0] for row in state.deferred) if state.deferred else None
+        f = state.features
+        session_open = f.sessions > 0 and not f.session_purchased
+        if not self.timed or not (f.cart_open or session_open):
+            return earliest
         for campaign in self.timed:
             fire = self._timed_fire(state, campaign)
-            if fire is not None:
-                times.append(fire[0])
-        return min(times) if times else None
+            if fire is not None and (earliest is None or fire[0] < earliest):
+                earliest = fire[0]
+        return earliest
 
     def stats_due(self, now: int, partition: int) -> list[Output]:
         """`campaign_stats` events when event time passes the next reporting time."""
@@ -206,10 +217,7 @@ class CampaignEngine:
         period = ledger.next_stats
         ledger.next_stats = (now // every + 1) * every
         ledger.dirty = True
-        return [
-            campaign_stats(ledger, campaign.name, partition, period)
-            for campaign in self.config.campaigns
-        ]
+        return all_campaign_stats(ledger, self.campaign_names, partition, period)
 
     # -- triggers ---------------------------------------------------------------------------
 
@@ -246,8 +254,16 @@ class CampaignEngine:
             return None
         if f.sessions == 0 or fired == f.session_start or f.session_purchased:
             return None
-        if t.kind == "browse_abandoned" and f.session_views and not f.session_has_cart:
-            return f.session_last + wait, f.session_start, f"browsed, no cart, {t.minutes} min"
+        if (
+            t.kind == "browse_abandoned"
+            and f.session_views >= t.min_views
+            and not f.session_has_cart
+        ):
+            return (
+                f.session_last + wait,
+                f.session_start,
+                f"browsed {f.session_views} items, no cart, {t.minutes} min",
+            )
         if t.kind == "search_abandoned" and f.session_searches >= t.min_searches:
             return (
                 f.session_last + wait,
@@ -336,8 +352,6 @@ class CampaignEngine:
         state.exposures.append([now, campaign.name, variant, group, message_id, 0])
 
     def _attribute(self, state: UserState, event: AnyEvent) -> None:
-        if not state.exposures:
-            return
         if isinstance(event, ClickEvent) and event.action == "campaign_click" and event.message_id:
             for row in state.exposures:
                 if row[4] == event.message_id:
@@ -442,26 +456,48 @@ def _holds(campaign: Campaign, state: UserState, now: int) -> bool:
         return False
 
 
+@lru_cache(maxsize=4096)  # asked at assignment and again when the message is emitted
 def message_id_of(user_id: str, campaign: str, cause_key: str) -> str:
     return derive_id("campaign_message", user_id, campaign, cause_key)
 
 
 def campaign_stats(ledger: Ledger, campaign: str, partition: int, period: int) -> Output:
-    groups: dict[str, dict[str, dict[str, float]]] = {}
+    return all_campaign_stats(ledger, [campaign], partition, period)[0]
+
+
+def all_campaign_stats(
+    ledger: Ledger, campaigns: list[str], partition: int, period: int
+) -> list[Output]:
+    """One `campaign_stats` output per campaign, from one pass over the ledger."""
+    groups: dict[str, dict[str, dict[str, dict[str, float]]]] = {name: {} for name in campaigns}
     for key, (assigned, converted, revenue) in sorted(ledger.groups.items()):
         name, variant, group = key.split("|")
-        if name == campaign:
-            groups.setdefault(variant, {})[group] = {
+        if name in groups:
+            groups[name].setdefault(variant, {})[group] = {
                 "assigned": int(assigned),
                 "converted": int(converted),
                 "revenue": round(revenue, 2),
             }
-    outcomes: dict[str, int] = {}
+    outcomes: dict[str, dict[str, int]] = {name: {} for name in campaigns}
     for key, count in sorted(ledger.outcomes.items()):
         name, outcome, reason, channel = key.split("|")
-        if name == campaign:
+        if name in outcomes:
             label = f"sent:{channel}" if outcome == "sent" else f"{outcome}:{reason}"
-            outcomes[label] = outcomes.get(label, 0) + count
+            outcomes[name][label] = outcomes[name].get(label, 0) + count
+    return [
+        _stats_output(ledger, name, partition, period, groups[name], outcomes[name])
+        for name in campaigns
+    ]
+
+
+def _stats_output(
+    ledger: Ledger,
+    campaign: str,
+    partition: int,
+    period: int,
+    groups: dict[str, dict[str, dict[str, float]]],
+    outcomes: dict[str, int],
+) -> Output:
     value = {
         "v": SCHEMA_VERSION,
         "type": "campaign_stats",

@@ -30,6 +30,7 @@ def derive_id(*parts: str) -> str:
     return digest.hexdigest()
 
 
+@lru_cache(maxsize=65_536)  # the same (user, campaign) is asked several times per message
 def stable_fraction(*parts: str) -> float:
     """A number in [0, 1) fixed by its parts: seeded randomness that survives restarts.
 

@@ -273,14 +273,14 @@ class PartitionPipeline:
 
     def _apply(self, event: AnyEvent, stored: UserState | None, state: UserState) -> list[Output]:
         # `state.due` is the user's earliest pending change; most events come before it.
-        caught = (
-            self._catch_up(state, event.ts) if stored is not None and state.due <= event.ts else []
-        )
+        overdue = stored is not None and state.due <= event.ts
+        caught = self._catch_up(state, event.ts) if overdue else []
         outputs = self._record(caught)
         if state.lifecycle == EXPIRED:
             # The state ran out its TTL: start afresh, remembering only this event's id.
             state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
-        elif self.campaigns is not None and stored is not None:
+        elif self.campaigns is not None and overdue:
+            # Campaign timers are part of `due`: nothing of theirs is pending before it.
             outputs.extend(self.campaigns.on_time(state, event.ts, caught))
         changes: list[Change] = []
         old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None

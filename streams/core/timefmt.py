@@ -6,7 +6,7 @@ Integers keep arithmetic exact and fast; every output timestamp goes through
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MS_PER_SECOND = 1000
 MS_PER_MINUTE = 60 * MS_PER_SECOND
@@ -62,6 +62,9 @@ def parse_ts(value: object) -> int:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def format_ts(ms: int) -> str:
     """Format epoch ms as ISO-8601 UTC with millisecond precision.
 
@@ -69,8 +72,11 @@ def format_ts(ms: int) -> str:
     '2017-11-25T10:00:00.123Z'
     """
     seconds, millis = divmod(ms, 1000)
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{millis:03d}Z"
+    t = _EPOCH + timedelta(seconds=seconds)  # no strftime: this runs for every output
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+        f".{millis:03d}Z"
+    )
 
 
 def day_index(ms: int) -> int:

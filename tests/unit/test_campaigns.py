@@ -325,3 +325,20 @@ def test_bad_campaigns_are_refused_at_start_up_naming_campaign_and_line(
             {"campaigns": {"active": [campaign]}}, "pulse.yaml", {("campaigns", "active", 0): 42}
         )
     assert message in str(error.value) and "fix:" in str(error.value)
+
+
+def test_nothing_stays_due_behind_the_watermark_on_a_simulated_log() -> None:
+    """Every timer a user has is in the past of the watermark only until it is handled: a
+    trigger that reports a due time but never fires would be re-checked forever."""
+    from streams.config_loader import load_config
+    from streams.core.timefmt import parse_ts
+    from streams.simulator.generator import SimulationSpec, simulate
+
+    config = load_config(None)
+    p = Pipeline(config, suite_factory(config))
+    events, _ = simulate(SimulationSpec(150, 20, 3, parse_ts("2026-02-02T00:00:00Z")))
+    for number, event in enumerate(events):
+        p.process(raw(event), {"line": number})
+    for partition in p.partitions:
+        for state in partition.store.values():
+            assert state.due > partition.watermark, (state.user_id, state.due, partition.watermark)

@@ -68,4 +68,4 @@ def test_the_campaigns_case_covers_every_trigger_and_every_policy_outcome() -> N
         "campaign_stats",
     }
     triggers = {row["trigger"].split(" ")[0] for row in rows if row.get("trigger")}
-    assert {"lifecycle", "churn", "first", "cart", "browsed,", "2"} <= triggers  # "2 searches, ..."
+    assert {"lifecycle", "churn", "first", "cart", "browsed", "2"} <= triggers  # "2 searches, ..."
