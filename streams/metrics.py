@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from threading import Lock, Thread
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -283,6 +283,30 @@ def build_registry(worker: Any, faust_sensors: bool = False) -> CollectorRegistr
     return registry
 
 
+class CachedPage:
+    """The rendered /metrics page, reused for `max_age` seconds.
+
+    Rendering takes a few milliseconds of the worker's interpreter (the GIL): a scraper
+    polling many times a second would otherwise take a share of throughput. Prometheus
+    scrapes every 15 s by default, so a page up to one second old loses nothing.
+    """
+
+    def __init__(self, registry: CollectorRegistry, max_age: float = 1.0) -> None:
+        self.registry = registry
+        self.max_age = max_age
+        self._lock = Lock()
+        self._body = b""
+        self._at = float("-inf")
+
+    def get(self) -> bytes:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._at >= self.max_age:
+                self._body = generate_latest(self.registry)
+                self._at = now
+            return self._body
+
+
 def serve(
     registry: CollectorRegistry,
     host: str,
@@ -292,12 +316,13 @@ def serve(
     """Serve /metrics, /healthz and /readyz on host:port in a thread (port 0: not at all)."""
     if not port:
         return None
+    page = CachedPage(registry)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._reply(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+                self._reply(200, page.get(), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
                 self._reply(200, b"ok\n")
             elif path == "/readyz":
