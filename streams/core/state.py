@@ -48,6 +48,9 @@ class UserState:
     deferred: list[list[Any]] = field(default_factory=list)
     exposures: list[list[Any]] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)
+    # Where this state came from, for a consumer of topics: the last offset applied per
+    # source topic (the worker sets it; a redelivered record at or below it is skipped).
+    applied: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +78,7 @@ class UserState:
             "deferred": [list(row) for row in self.deferred],
             "exposures": [list(row) for row in self.exposures],
             "fired": dict(self.fired),
+            "applied": dict(self.applied),
         }
 
     @classmethod
@@ -105,4 +109,5 @@ class UserState:
             deferred=[list(row) for row in data.get("deferred", [])],
             exposures=[list(row) for row in data.get("exposures", [])],
             fired=dict(data.get("fired", {})),
+            applied=dict(data.get("applied", {})),
         )

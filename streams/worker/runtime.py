@@ -247,7 +247,19 @@ class WorkerRuntime:
 
     def process(self, partition: int, pending: Pending) -> list[Output]:
         runtime = self.partitions[partition]
+        topic, offset = pending.source["topic"], pending.source["offset"]
+        user_id = pending.decoded.user_id
+        saved = runtime.store.get(user_id)
+        if saved is not None and saved.applied.get(topic, -1) >= offset:
+            # Redelivered after a crash that saved this user but not the partition's
+            # progress: the user's state already has it; applying it again would count
+            # it twice (the duplicate window may not reach back that far).
+            self.redelivered += 1
+            return []
         outputs = runtime.pipeline.process(pending.decoded, pending.raw, pending.source)
+        state = runtime.store.get(user_id)
+        if state is not None:
+            state.applied[topic] = offset
         self.last_event_ms[partition] = runtime.pipeline.clock
         return outputs
 

@@ -67,9 +67,9 @@ def test_restart_mid_stream_loses_nothing(
     assert all(orjson.loads(value)["user_id"] for value in got.values())
     if not torn:
         check_model_outputs(broker_url, namespace, reference)
-    # No valid input may be rejected because of the restart. The one exception: records
-    # whose users were saved just before a SIGKILL, but not yet their progress, come back
-    # and are recognised by the duplicate window (at-least-once, documented).
+    # No valid input may be rejected because of the restart. Records whose users were
+    # saved just before a SIGKILL, but not yet their progress, come back and are skipped
+    # by the offsets saved in those users' states; the duplicate window is the fallback.
     dead = read_topic(broker_url, namespace + "dead-letters", lambda got: True, timeout=10)
     reference_dead = unique_by_id(reference["dead-letters"])
     extra_dead = [

@@ -77,3 +77,42 @@ def test_a_restart_resumes_from_the_clock_saved_with_the_progress() -> None:
     again = runtime(table, [])
     assert again.pipeline.clock == T0  # not u7's time: u7's batch comes again
     assert again.store.already_processed("purchases", 0)
+
+
+def test_a_torn_batch_is_not_applied_twice_to_the_users_it_saved() -> None:
+    """SIGKILL between saving one user and the progress record: that user's redelivered
+    records are skipped by the offsets saved in its own state, the others are applied."""
+    from streams.worker.runtime import Pending, WorkerRuntime
+
+    config = load_config(None)
+    table = FakeTable()
+
+    async def send(key: bytes, value: bytes | None, partition: int) -> None:
+        return None
+
+    def new_worker() -> WorkerRuntime:
+        return WorkerRuntime(config, table, lambda topic, p: (None, None), send)
+
+    def pending(event: dict, offset: int) -> Pending:
+        data = raw(event)
+        return Pending(
+            None, decode_event(data), data, {"topic": "clicks", "partition": 0, "offset": offset}
+        )
+
+    from streams.core.ids import partition_for
+
+    events = [purchase("u5", T0 + n * 60_000) for n in range(3)]
+    part = partition_for("u5", config.stream.partitions)
+    first = new_worker()
+    asyncio.run(first.ensure_partition(part))
+    for offset, event in enumerate(events):
+        first.process(part, pending(event, offset))
+    # The crash: only u5's state reached the table, no progress record.
+    u5 = first.partitions[part].store.users["u5"]
+    table.data[b"u5"] = encode_state(u5)
+    again = new_worker()
+    asyncio.run(again.ensure_partition(part))
+    for offset, event in enumerate(events):  # everything is redelivered
+        again.process(part, pending(event, offset))
+    assert again.partitions[part].store.users["u5"].features.orders == 3  # not 6
+    assert again.redelivered == 3
