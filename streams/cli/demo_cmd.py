@@ -76,8 +76,17 @@ class View:
                 f"{event['ts'][:16]}  {event['user_id']:<9} {dimension}: "
                 f"{event['from']} → {event['to']}"
             )
-        elif topic == "campaign-messages":
-            self.messages.appendleft(orjson.dumps(event).decode()[:100])
+        elif topic == "campaign-messages" and "campaign" in event and event.get("user_id"):
+            kind = event.get("type")
+            if kind == "campaign_message":
+                what = f"sent via {event['channel']}"
+            elif kind == "message_deferred":
+                what = f"deferred to {event['send_at'][:16]} ({event['reason']})"
+            else:
+                what = f"suppressed: {event.get('reason')}"
+            self.messages.appendleft(
+                f"{event['ts'][:16]}  {event['user_id']:<9} {event['campaign']}: {what}"
+            )
 
     def rates(self) -> tuple[float, float]:
         """Input and output events per second over the last few seconds."""
@@ -110,8 +119,10 @@ class View:
             latest.add_row(line)
         parts: list[Any] = [flow, segments, latest]
         if self.messages:
-            messages = Table(title="Latest campaign messages", title_justify="left")
-            messages.add_column("message")
+            messages = Table(
+                title="Latest campaign decisions", title_justify="left", show_edge=False
+            )
+            messages.add_column("event time, user, campaign: outcome")
             for line in self.messages:
                 messages.add_row(line)
             parts.append(messages)

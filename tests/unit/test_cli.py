@@ -125,3 +125,27 @@ def test_an_unreachable_broker_is_a_clear_error(
     url = f"kafka://127.0.0.1:{free_port()}"  # nothing listens there
     assert main(["replay", str(log), "--broker", url, "--max"]) == 2
     assert "cannot reach the broker" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_demo_view_shows_campaign_decisions_readably() -> None:
+    import orjson
+    from rich.console import Console
+
+    from streams.cli.demo_cmd import View
+
+    view = View()
+    base = {"v": 1, "user_id": "u1", "ts": "2026-01-01T22:00:00.000Z", "campaign": "welcome"}
+    view.take(
+        "campaign-messages", orjson.dumps({**base, "type": "campaign_message", "channel": "push"})
+    )
+    view.take(
+        "campaign-messages",
+        orjson.dumps({**base, "type": "message_suppressed", "reason": "holdout"}),
+    )
+    stats = {"type": "campaign_stats", "campaign": "welcome", "user_id": None, "ts": base["ts"]}
+    view.take("campaign-messages", orjson.dumps(stats))  # not a decision: not listed
+    console = Console(width=120, record=True)
+    console.print(view.render("demo"))
+    text = console.export_text()
+    assert "welcome: sent via push" in text and "welcome: suppressed: holdout" in text
+    assert text.count("welcome:") == 2
