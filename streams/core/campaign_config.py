@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from streams.core.config_reader import Path, Reader, dotted
 from streams.core.errors import ConfigError
@@ -99,16 +99,6 @@ class _Scoped:
         return self.reader.fail(path, f"campaign {self.campaign!r}: {problem}", fix)
 
 
-def _share(reader: Reader, raw: dict[str, Any], path: Path, key: str, default: float) -> float:
-    value = float(reader.number(raw, path, key, default, 0, False))
-    if value >= 1:
-        where = (*path, key)
-        raise reader.fail(
-            where, f"'{dotted(where)}' must be below 1, got {value}", "a share, e.g. 0.1"
-        )
-    return value
-
-
 def _policy(reader: Reader, data: object) -> Policy:
     path: Path = ("campaigns", "policy")
     d = Policy()
@@ -154,7 +144,9 @@ def _policy(reader: Reader, data: object) -> Policy:
             "e.g. Europe/Berlin or UTC",
         ) from None
     return Policy(
-        global_control=_share(reader, raw, path, "global_control", d.global_control),
+        global_control=reader.share(
+            raw, path, "global_control", d.global_control, "a share, e.g. 0.1"
+        ),
         channel_per_day=reader.number(
             caps, caps_path, "channel_per_day", d.channel_per_day, 0, True
         ),
@@ -329,7 +321,7 @@ def _campaign(reader: Reader, data: object, path: Path, seen: set[str]) -> Campa
         priority=reader.number(raw, path, "priority", 0, -1000, True),
         cooldown_days=float(reader.number(raw, path, "cooldown_days", 7.0, 0, False)),
         expiry_hours=float(reader.number(raw, path, "expiry_hours", 24.0, 0.01, False)),
-        holdout=_share(reader, raw, path, "holdout", 0.1),
+        holdout=reader.share(raw, path, "holdout", 0.1, "a share, e.g. 0.1"),
         variants=tuple(variants) or (Variant("control", 1.0),),
         coupon=coupon,
     )

@@ -78,6 +78,14 @@ class Reader:
             )
         return value
 
+    def share(self, data: dict[str, Any], path: Path, key: str, default: float, fix: str) -> float:
+        """A number in [0, 1): a probability or a share of users."""
+        value = float(self.number(data, path, key, default, 0, False))
+        if value >= 1:
+            where = (*path, key)
+            raise self.fail(where, f"'{dotted(where)}' must be below 1, got {value}", fix)
+        return value
+
 
 def dotted(path: Path) -> str:
     return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")

@@ -74,14 +74,6 @@ def _flag(reader: Reader, raw: dict[str, Any], path: Path, default: bool) -> boo
     return value
 
 
-def _share(reader: Reader, raw: dict[str, Any], path: Path, key: str, default: float) -> float:
-    value = float(reader.number(raw, path, key, default, 0, False))
-    if value >= 1:
-        where = (*path, key)
-        raise reader.fail(where, f"'{dotted(where)}' must be below 1, got {value}", "a probability")
-    return value
-
-
 def _churn(reader: Reader, data: object) -> ChurnSettings:
     path: Path = ("models", "churn")
     d = ChurnSettings()
@@ -100,8 +92,8 @@ def _churn(reader: Reader, data: object) -> ChurnSettings:
         )
     bands_path = (*path, "bands")
     bands = reader.mapping(raw.get("bands"), bands_path, ("medium", "high"))
-    medium = _share(reader, bands, bands_path, "medium", d.medium)
-    high = _share(reader, bands, bands_path, "high", d.high)
+    medium = reader.share(bands, bands_path, "medium", d.medium, "a probability")
+    high = reader.share(bands, bands_path, "high", d.high, "a probability")
     if high <= medium:
         raise reader.fail(
             bands_path,
@@ -114,12 +106,12 @@ def _churn(reader: Reader, data: object) -> ChurnSettings:
         horizon_days=reader.number(raw, path, "horizon_days", d.horizon_days, 1, True),
         medium=medium,
         high=high,
-        hysteresis=_share(reader, raw, path, "hysteresis", d.hysteresis),
+        hysteresis=reader.share(raw, path, "hysteresis", d.hysteresis, "a probability"),
         warmup_churn_labels=reader.number(
             raw, path, "warmup_churn_labels", d.warmup_churn_labels, 0, True
         ),
-        single_purchase_prior=_share(
-            reader, raw, path, "single_purchase_prior", d.single_purchase_prior
+        single_purchase_prior=reader.share(
+            raw, path, "single_purchase_prior", d.single_purchase_prior, "a probability"
         ),
         top_features=reader.number(raw, path, "top_features", d.top_features, 0, True),
     )
