@@ -17,7 +17,7 @@ import orjson
 
 from models.suite import Suite, suite_factory
 from streams import __version__
-from streams.core.campaigns import campaign_stats
+from streams.core.campaigns import all_campaign_stats
 from streams.core.churn import Scored
 from streams.core.config import PulseConfig
 from streams.core.outputs import OUTPUT_TOPICS, encode
@@ -100,15 +100,14 @@ def models_summary(pipeline: Pipeline) -> dict[str, Any]:
 
 def final_campaign_stats(pipeline: Pipeline) -> list[dict[str, Any]]:
     """Every partition's campaign figures at the end of the log, as campaign_stats values."""
-    rows = []
-    for partition in pipeline.partitions:
-        for campaign in pipeline.config.campaigns.campaigns:
-            rows.append(
-                campaign_stats(
-                    partition.ledger, campaign.name, partition.partition, max(partition.clock, 0)
-                ).value
-            )
-    return rows
+    names = [campaign.name for campaign in pipeline.config.campaigns.campaigns]
+    return [
+        output.value
+        for partition in pipeline.partitions
+        for output in all_campaign_stats(
+            partition.ledger, names, partition.partition, max(partition.clock, 0)
+        )
+    ]
 
 
 def campaigns_summary(pipeline: Pipeline) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import orjson
 from rich.table import Table
 
 from streams.cli.render import console, fail
-from streams.core.uplift import campaign_table, merge
+from streams.core.uplift import campaign_table, merge, pool_variants
 
 
 def register(commands: Any) -> None:
@@ -92,19 +92,10 @@ def print_truth(path: Path, stats: list[dict[str, Any]]) -> None:
         console.print(f"[yellow]no truth file {path}[/]")
         return
     truth = orjson.loads(path.read_bytes()).get("campaigns", {})
-    pooled = []
-    for row in stats:
-        groups: dict[str, dict[str, float]] = {}
-        for figures in row["groups"].values():
-            for group, values in figures.items():
-                acc = groups.setdefault(group, {"assigned": 0, "converted": 0, "revenue": 0.0})
-                for key in acc:
-                    acc[key] += values.get(key, 0)
-        pooled.append({**row, "groups": {"all variants": groups}})
     table = Table(title="Measured against the simulator's truth", title_justify="left")
     for header in ("campaign", "measured uplift (95% CI)", "true uplift", "inside?"):
         table.add_column(header, justify="left" if header == "campaign" else "right")
-    for row in campaign_table(pooled):
+    for row in campaign_table(pool_variants(stats)):
         true = truth.get(row["campaign"], {}).get("true_uplift")
         if row["uplift"] is None or true is None:
             continue

@@ -461,10 +461,6 @@ def message_id_of(user_id: str, campaign: str, cause_key: str) -> str:
     return derive_id("campaign_message", user_id, campaign, cause_key)
 
 
-def campaign_stats(ledger: Ledger, campaign: str, partition: int, period: int) -> Output:
-    return all_campaign_stats(ledger, [campaign], partition, period)[0]
-
-
 def all_campaign_stats(
     ledger: Ledger, campaigns: list[str], partition: int, period: int
 ) -> list[Output]:

@@ -82,5 +82,25 @@ def campaign_table(stats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def pool_variants(stats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same campaign_stats with each campaign's variants summed into one, `all`.
+
+    >>> row = {"campaign": "c", "groups": {"a": {"holdout": {"assigned": 2, "converted": 1,
+    ...     "revenue": 5.0}}, "b": {"holdout": {"assigned": 3, "converted": 0, "revenue": 0.0}}}}
+    >>> pool_variants([row])[0]["groups"]
+    {'all': {'holdout': {'assigned': 5, 'converted': 1, 'revenue': 5.0}}}
+    """
+    pooled = []
+    for row in stats:
+        groups: dict[str, dict[str, float]] = {}
+        for figures in row["groups"].values():
+            for group, values in figures.items():
+                acc = groups.setdefault(group, {"assigned": 0, "converted": 0, "revenue": 0.0})
+                for key in acc:
+                    acc[key] += values.get(key, 0)
+        pooled.append({**row, "groups": {"all": groups}})
+    return pooled
+
+
 def _rate(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 6) if denominator else None

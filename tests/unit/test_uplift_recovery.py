@@ -9,25 +9,12 @@ import orjson
 from streams.cli.main import main
 from streams.config_loader import load_config
 from streams.core.timefmt import parse_ts
-from streams.core.uplift import campaign_table
+from streams.core.uplift import campaign_table, pool_variants
 from streams.replay import replay_to_dir
 from streams.simulator.generator import SimulationSpec
 from streams.simulator.loop import write_closed_loop
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "uplift-check.yaml"
-
-
-def pooled(stats: list[dict]) -> list[dict]:
-    out = []
-    for row in stats:
-        groups: dict[str, dict[str, float]] = {}
-        for figures in row["groups"].values():
-            for group, values in figures.items():
-                acc = groups.setdefault(group, {"assigned": 0, "converted": 0, "revenue": 0.0})
-                for key in acc:
-                    acc[key] += values[key]
-        out.append({**row, "groups": {"all": groups}})
-    return out
 
 
 def test_measured_uplift_recovers_the_simulated_effect(tmp_path: Path, capsys) -> None:
@@ -38,7 +25,7 @@ def test_measured_uplift_recovers_the_simulated_effect(tmp_path: Path, capsys) -
     assert truth["added_purchases"] > 0 and truth["true_uplift"] > 0.1
     result = replay_to_dir(log, tmp_path / "out", config)
     final = result.summary()["campaigns"]["final_stats"]
-    (row,) = campaign_table(pooled(final))
+    (row,) = campaign_table(pool_variants(final))
     assert row["treatment"] == truth["treatment_users"]
     assert row["uplift_low"] > 0  # clearly positive ...
     assert row["uplift_low"] <= truth["true_uplift"] <= row["uplift_high"]  # ... and right
@@ -57,5 +44,5 @@ def test_without_an_effect_the_interval_covers_zero(tmp_path: Path) -> None:
     truth = write_closed_loop(log, spec, config, {"*": 0.0})["campaigns"]["browse_reminder"]
     assert truth["added_purchases"] == 0 and truth["true_uplift"] == 0
     result = replay_to_dir(log, tmp_path / "out", config)
-    (row,) = campaign_table(pooled(result.summary()["campaigns"]["final_stats"]))
+    (row,) = campaign_table(pool_variants(result.summary()["campaigns"]["final_stats"]))
     assert row["uplift_low"] <= 0 <= row["uplift_high"]
