@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,28 @@ import orjson
 from rich.table import Table
 
 from streams.cli.render import byte_progress, console, fail
+
+
+def missing(log: Path) -> int:
+    return fail(
+        f"log file {log} does not exist", "make one with: pulse simulate --out sim.jsonl.gz"
+    )
+
+
+@contextmanager
+def progress_lines(log: Path) -> Iterator[Iterator[bytes]]:
+    """The log's lines, with a progress bar over its bytes while they are read."""
+    from streams.logfile import LogReader
+
+    with LogReader(log) as reader, byte_progress(f"evaluating {log.name}") as update:
+
+        def lines() -> Iterator[bytes]:
+            for number, line in enumerate(reader, start=1):
+                if number % 20_000 == 0:
+                    update(reader.position(), reader.size)
+                yield line
+
+        yield lines()
 
 
 def print_truth(args: argparse.Namespace, result: Any) -> None:
@@ -75,24 +99,13 @@ def register(commands: Any) -> None:
 
 def run_reco(args: argparse.Namespace) -> int:
     from streams.evaluation.reco import evaluate_reco
-    from streams.logfile import LogReader
 
     if not args.log.is_file():
-        return fail(
-            f"log file {args.log} does not exist",
-            "make one with: pulse simulate --out sim.jsonl.gz",
-        )
+        return missing(args.log)
     if args.k < 1 or args.warmup_days < 0:
         return fail("--k must be at least 1 and --warmup-days at least 0")
-    with LogReader(args.log) as reader, byte_progress(f"evaluating {args.log.name}") as update:
-
-        def lines() -> Any:
-            for number, line in enumerate(reader, start=1):
-                if number % 20_000 == 0:
-                    update(reader.position(), reader.size)
-                yield line
-
-        figures = evaluate_reco(lines(), args.k, args.warmup_days).summary()
+    with progress_lines(args.log) as lines:
+        figures = evaluate_reco(lines, args.k, args.warmup_days).summary()
     table = Table(
         title=f"Next purchase in the top {args.k}, asked before learning from it "
         f"(after {args.warmup_days:g} days of warm-up)",
@@ -120,25 +133,14 @@ def run_reco(args: argparse.Namespace) -> int:
 
 def run_churn(args: argparse.Namespace) -> int:
     from streams.evaluation.churn import evaluate, score_lines, summary
-    from streams.logfile import LogReader
 
     if not args.log.is_file():
-        return fail(
-            f"log file {args.log} does not exist",
-            "make one with: pulse simulate --out sim.jsonl.gz",
-        )
+        return missing(args.log)
     if args.horizon_days <= 0 or args.warmup_days < 0:
         return fail("--horizon-days must be above 0 and --warmup-days at least 0")
-    with LogReader(args.log) as reader, byte_progress(f"evaluating {args.log.name}") as update:
-
-        def lines() -> Any:
-            for number, line in enumerate(reader, start=1):
-                if number % 20_000 == 0:
-                    update(reader.position(), reader.size)
-                yield line
-
+    with progress_lines(args.log) as lines:
         keep = args.scores_out is not None or args.truth is not None
-        result = evaluate(lines(), args.horizon_days, args.warmup_days, keep)
+        result = evaluate(lines, args.horizon_days, args.warmup_days, keep)
     figures = summary(result)
     table = Table(
         title=f"Churn within {args.horizon_days:g} days, scored at every purchase after "
