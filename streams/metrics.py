@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import accumulate
 from threading import Lock, Thread
 from typing import Any
 
@@ -130,15 +131,13 @@ class WorkerCollector(Collector):
     def _models(self) -> Iterator[Any]:
         """Churn model quality over labels resolved in this worker's lifetime, and scores."""
         churn = self.runtime.stats.churn
-        buckets, total = [], 0
-        for index, count in enumerate(churn.score_buckets):
-            total += count
-            bound = "+Inf" if index == len(churn.score_buckets) - 1 else str((index + 1) / 10)
-            buckets.append((bound, total))
+        bounds = [
+            (index + 1) / len(churn.score_buckets) for index in range(len(churn.score_buckets) - 1)
+        ]
         scores = HistogramMetricFamily(
             "pulse_churn_score", "Churn scores given at prediction points (probability)"
         )
-        scores.add_metric([], buckets, churn.score_sum)
+        scores.add_metric([], cumulative(bounds, churn.score_buckets), churn.score_sum)
         yield scores
         yield labelled(
             CounterMetricFamily,
@@ -222,16 +221,12 @@ class WorkerCollector(Collector):
 
     def _timeliness(self) -> Iterator[Any]:
         runtime = self.runtime
-        buckets, total = [], 0
-        for bound, count in zip(
-            [*(str(b) for b in runtime_bounds()), "+Inf"], runtime.latency_buckets, strict=True
-        ):
-            total += count
-            buckets.append((bound, total))
         processing = HistogramMetricFamily(
             "pulse_processing_seconds", "Time to process one input record (decode to outputs)"
         )
-        processing.add_metric([], buckets, runtime.latency_sum)
+        processing.add_metric(
+            [], cumulative(runtime_bounds(), runtime.latency_buckets), runtime.latency_sum
+        )
         yield processing
         yield labelled(
             GaugeMetricFamily,
@@ -263,6 +258,16 @@ def labelled(
             [str(part) for part in (key if isinstance(key, tuple) else (key,))], value
         )
     return family
+
+
+def cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, int]]:
+    """Prometheus histogram buckets (`le` label, running total) from per-bucket counts.
+
+    >>> cumulative([0.5], [2, 3])
+    [('0.5', 2), ('+Inf', 5)]
+    """
+    labels = [*(str(bound) for bound in bounds), "+Inf"]
+    return list(zip(labels, accumulate(counts), strict=True))
 
 
 def runtime_bounds() -> tuple[float, ...]:
