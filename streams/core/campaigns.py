@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
-from streams.core.campaign_config import Campaign, CampaignsConfig
+from streams.core.campaign_config import TIMED, Campaign, CampaignsConfig
 from streams.core.campaign_policy import (
     DEFER,
     SEND,
@@ -127,11 +127,7 @@ class CampaignEngine:
         self.segment_triggers = [c for c in config.campaigns if c.trigger.kind == "segment"]
         self.band_triggers = [c for c in config.campaigns if c.trigger.kind == "churn_band"]
         self.first_purchase = [c for c in config.campaigns if c.trigger.kind == "first_purchase"]
-        self.timed = [
-            c
-            for c in config.campaigns
-            if c.trigger.kind in ("cart_abandoned", "browse_abandoned", "search_abandoned")
-        ]
+        self.timed = [c for c in config.campaigns if c.trigger.kind in TIMED]
         self.tier_names: tuple[str, ...] = ()
         self.campaign_names = [c.name for c in config.campaigns]
 

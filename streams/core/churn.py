@@ -98,8 +98,6 @@ class ChurnStats:
     churned: int = 0
     band_changes: int = 0
     drifts: int = 0
-    labels_learned: int = 0
-    baseline_fits: int = 0
     quality: ScoreQuality = field(default_factory=ScoreQuality)
     score_buckets: list[int] = field(default_factory=lambda: [0] * SCORE_BUCKETS)
     score_sum: float = 0.0
@@ -181,7 +179,6 @@ class ChurnTracker:
         """Refit the prior when event time reaches its due time."""
         if now >= self.model.baseline_due:
             refit_baseline(self.model, states, now)
-            self.stats.baseline_fits += 1
 
     def catch_up(self, state: UserState, now: int) -> None:
         """Event time reached `now`: a snapshot older than H resolves as churned."""
@@ -242,7 +239,6 @@ class ChurnTracker:
         self.stats.quality.add(float(score), churned)
         drifts = self.model.drifts
         self.model.learn_one(as_features(values), churned)
-        self.stats.labels_learned += 1
         self.stats.drifts += self.model.drifts - drifts
 
     def _top_features(self, x: dict[str, float]) -> list[dict[str, Any]]:

@@ -93,7 +93,6 @@ class TableStore:
         self._progress_dirty = False
         # The partition's models (see models/suite.py), saved with the users they saw.
         self.models: Any = None
-        self.model_bytes = 0
         self.ledger: Any = None  # the partition's campaign Ledger, saved when it changed
 
     def mark_processed(self, topic: str, offset: int) -> None:
@@ -146,7 +145,6 @@ class TableStore:
             for name, blob in self.models.dump_changed().items():
                 key = model_key(self.partition, name)
                 data[key] = blob
-                self.model_bytes += len(blob)
                 await send(key, blob, self.partition)
         if self.ledger is not None and self.ledger.dirty:
             key, value = ledger_key(self.partition), orjson.dumps(self.ledger.to_dict())
