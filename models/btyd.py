@@ -35,9 +35,14 @@ from scipy.special import gammaln
 Array = NDArray[np.float64]
 
 
+# Before the first fit: weak priors (r = 0.5, α = 30 days, a = 1, b = 3) — a customer of
+# unknown pace, likely alive. They never give exactly 0 or 1, even for a same-day repeat.
+PRIOR_PARAMS = (0.5, 30.0, 1.0, 3.0)
+
+
 class BgNbd:
     def __init__(self) -> None:
-        self.log_params = np.zeros(4)  # log r, log α, log a, log b
+        self.log_params = np.log(np.array(PRIOR_PARAMS))  # log r, log α, log a, log b
         self.fitted = False
 
     def negative_log_likelihood(self, log_params: Array, x: Array, tx: Array, T: Array) -> float:

@@ -1,6 +1,14 @@
-"""Churn risk: an online logistic regression on standardised features (River).
+"""Churn risk: BG/NBD, an online regression (River) and their combination by measured loss.
 
-Speaks River's vocabulary: `learn_one(x, y)` with y = True for "churned within the
+`ChurnModel.score(x, base)` gives the combined P(churn) and each input's forecast;
+`ChurnModel.learn(x, inputs, y)` takes a final label (see `ChurnModel` and
+models/combine.py). Before any label, the score is BG/NBD's own:
+
+>>> model = ChurnModel()
+>>> model.score({"orders": 3.0}, 0.42)[0]
+0.42
+
+The regression alone speaks River's vocabulary: `learn_one(x, y)` with y = True for "churned within the
 horizon", `predict_proba_one(x)` → P(churn). Features are a flat dict of numbers; a
 missing feature counts as 0 and an unseen one is learned from then on. An ADWIN detector
 watches the error stream (|y − p| before each update) and counts drift detections.
@@ -25,11 +33,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 from river import drift, linear_model, optim, preprocessing
 
 from models.btyd import BgNbd
+from models.combine import BinnedPlatt, ExpertMixture, OnlineLogit, clip, logit
 
 Features = Mapping[str, float]
 
@@ -41,20 +50,33 @@ class ChurnConfig:
     learning_rate: float = 0.005
     intercept_learning_rate: float = 0.2
     l2: float = 0.01
-    prior: float = 0.5  # P(churn) before the first label
+    prior: float = 0.5  # the regression's P(churn) before its first label
     baseline_refit_days: int = 30  # event-time days between BG/NBD refits
+    mixture_half_life: float = 2000.0  # labels after which an input's past loss counts half
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+INPUTS: Final = ("bg_nbd", "bg_nbd_calibrated", "regression", "stacked")
+
+
 class ChurnModel:
+    """BG/NBD, a regression on behaviour, and their combination by measured log loss.
+
+    Four forecasts of P(churn) are made at every prediction point (`INPUTS`): BG/NBD as
+    fitted; BG/NBD recalibrated online (Platt scaling); the River regression, whose inputs
+    include BG/NBD's log-odds; and a stacker on the logits of BG/NBD and the regression.
+    The score is their exponentially weighted mixture (models/combine.py), so it is never
+    worse in log loss than the best of them by more than ln 4 in total. Before any label
+    every input equals BG/NBD, and so does the score.
+    """
+
     kind = "churn"
 
     def __init__(self, config: ChurnConfig | None = None) -> None:
         self.config = config or ChurnConfig()
         self.labels = 0
-        self.positives = 0  # churned labels: they arrive H days late, so they lag
         self.drifts = 0
         self._scaler: Any = preprocessing.StandardScaler()
         self._regression = linear_model.LogisticRegression(
@@ -65,28 +87,55 @@ class ChurnModel:
         self._model: Any = self._scaler | self._regression
         self._drift: Any = drift.ADWIN()  # type: ignore[no-untyped-call]
         self._baseline = BgNbd()
+        self._calibrator = BinnedPlatt()
+        self._stacker = OnlineLogit([1.0, 0.0], step=0.1)
+        self._mixture = ExpertMixture(INPUTS, self.config.mixture_half_life)
         self.baseline_due = 0  # event time (ms) of the next BG/NBD refit; 0: at the first chance
+        self.input_names: tuple[str, ...] = INPUTS
 
-    # BG/NBD, fitted on every buyer's history (no labels needed), is both the prior while
-    # churn labels are few and an input of the regression: the model learns how far to
-    # trust it and what behaviour (views, carts, searches, discounts) adds.
+    # BG/NBD, fitted on every buyer's history (no labels needed), is the first input and an
+    # input of the regression: the model learns how far to trust it and what behaviour
+    # (views, carts, searches, discounts) adds.
     def fit_baseline(
         self, repeats: list[int], recency: list[float], age: list[float], now: int
     ) -> None:
         """Refit BG/NBD on buyers' (repeat purchases, days to last, days since first)."""
         if len(repeats) >= 20:
             self._baseline.fit(repeats, recency, age)
-        self.baseline_due = now + self.config.baseline_refit_days * 86_400_000
+        # Until there are buyers enough for a first fit, try again the next day.
+        days = self.config.baseline_refit_days if self._baseline.fitted else 1
+        self.baseline_due = now + days * 86_400_000
 
-    def baseline(
-        self, repeats: int, recency: float, age: float, horizon_days: float
-    ) -> float | None:
-        """BG/NBD P(no purchase in the horizon), or None before the first fit."""
-        if not self._baseline.fitted:
-            return None
+    def baseline(self, repeats: int, recency: float, age: float, horizon_days: float) -> float:
+        """BG/NBD P(no purchase in the horizon); before the first fit, from weak priors."""
         return self._baseline.p_no_purchase_one(repeats, recency, age, horizon_days)
 
+    def score(self, x: Features, base: float) -> tuple[float, list[float]]:
+        """The combined P(churn) and each input's forecast (in `INPUTS` order)."""
+        z = logit(base)
+        regression = self.predict_proba_one(x) if self.labels else base
+        inputs = [
+            clip(base),
+            self._calibrator.predict(z),
+            clip(regression),
+            self._stacker.predict([z, logit(regression)]),
+        ]
+        return self._mixture.mix(inputs), inputs
+
+    def learn(self, x: Features, inputs: list[float], y: bool) -> None:
+        """A final label for a point scored earlier with features `x` and forecasts `inputs`."""
+        z = logit(inputs[0])
+        self._calibrator.learn(z, y)
+        self._stacker.learn([z, logit(inputs[2])], y)
+        self._mixture.update(inputs, y)
+        self.learn_one(x, y)
+
+    def weights(self) -> dict[str, float]:
+        """The mixture's current weight on each input."""
+        return dict(zip(INPUTS, self._mixture.weights(), strict=True))
+
     def learn_one(self, x: Features, y: bool) -> None:
+        """The regression alone learns one label (River's verb)."""
         z = compress(x)
         if self.labels:
             error = abs(float(y) - float(self._model.predict_proba_one(z).get(True, 0.0)))
@@ -95,16 +144,16 @@ class ChurnModel:
                 self.drifts += 1
         self._model.learn_one(z, bool(y))
         self.labels += 1
-        self.positives += bool(y)
 
     def predict_proba_one(self, x: Features) -> float:
+        """The regression alone: P(churn) from the features (the prior before any label)."""
         if not self.labels:
             return self.config.prior
         proba = self._model.predict_proba_one(compress(x))
         return float(proba.get(True, 0.0))
 
     def contributions(self, x: Features) -> dict[str, float]:
-        """Each feature's term in the log-odds: weight × standardised value."""
+        """Each feature's term in the regression's log-odds: weight × standardised value."""
         if not self.labels:
             return {}
         scaled = self._scaler.transform_one(compress(x))

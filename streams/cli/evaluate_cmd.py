@@ -39,21 +39,20 @@ def progress_lines(log: Path) -> Iterator[Iterator[bytes]]:
 def print_truth(args: argparse.Namespace, result: Any) -> None:
     """AUC against the simulator's own churn times: did the user really stop within H?"""
     from streams.core.timefmt import MS_PER_DAY, parse_ts
-    from streams.evaluation.churn import roc_auc
+    from streams.evaluation.churn import truth_auc
 
     churn_at: dict[str, int | None] = {}
     for line in args.truth.read_bytes().splitlines():
         row = orjson.loads(line)
         churn_at[row["user_id"]] = parse_ts(row["churn_ts"]) if row.get("churn_ts") else None
-    start = min((point.ts for point in result.scores), default=0)
-    points = [p for p in result.scores if p.ts >= start + args.warmup_days * MS_PER_DAY]
+    end = result.last_ts or 0
     horizon = args.horizon_days * MS_PER_DAY
+    points = [p for p in result.scores if p.ts >= result.stats.count_from and p.ts + horizon <= end]
     labels = [(at := churn_at.get(p.user_id)) is not None and at <= p.ts + horizon for p in points]
     console.print(
         f"against the simulator's truth ({sum(labels):,} of {len(labels):,} points from users "
-        f"who truly churn within H): ROC AUC Pulse {roc_auc(labels, [p.model for p in points]):.3f}, "
-        f"count heuristic {roc_auc(labels, [p.heuristic for p in points]):.3f}, "
-        f"BG/NBD {roc_auc(labels, [p.bg_nbd for p in points]):.3f}"
+        f"who truly stop within H): ROC AUC Pulse {truth_auc(labels, [p.score for p in points]):.3f}, "
+        f"BG/NBD {truth_auc(labels, [p.inputs[0] for p in points]):.3f}"
     )
 
 
@@ -64,12 +63,12 @@ def register(commands: Any) -> None:
     targets = parser.add_subparsers(dest="target", metavar="MODEL", required=True)
     churn = targets.add_parser(
         "churn",
-        help="churn risk at every purchase: ROC AUC and log loss, model vs count heuristic "
-        "and BG/NBD",
+        help="churn risk at every purchase and rescoring: ROC AUC, log loss and calibration "
+        "of the score, each of its inputs and 1/(1+orders)",
     )
     churn.add_argument("log", type=Path)
     churn.add_argument(
-        "--horizon-days", type=float, default=90.0, help="churn = no purchase within H days"
+        "--horizon-days", type=int, default=90, help="churn = no purchase within H days"
     )
     churn.add_argument(
         "--warmup-days", type=float, default=30.0, help="points before this are not scored"
@@ -83,6 +82,7 @@ def register(commands: Any) -> None:
         default=None,
         help="simulator ground truth (sim.truth.jsonl): also AUC against true churn times",
     )
+    churn.add_argument("--json", action="store_true", help="print the figures as JSON")
     churn.set_defaults(run=run_churn)
     reco = targets.add_parser(
         "reco",
@@ -132,36 +132,68 @@ def run_reco(args: argparse.Namespace) -> int:
 
 
 def run_churn(args: argparse.Namespace) -> int:
-    from streams.evaluation.churn import evaluate, score_lines, summary
+    from streams.evaluation.churn import (
+        LogTooShort,
+        MostlyRejected,
+        evaluate,
+        rows,
+        score_lines,
+        summary,
+    )
 
     if not args.log.is_file():
         return missing(args.log)
-    if args.horizon_days <= 0 or args.warmup_days < 0:
-        return fail("--horizon-days must be above 0 and --warmup-days at least 0")
-    with progress_lines(args.log) as lines:
-        keep = args.scores_out is not None or args.truth is not None
-        result = evaluate(lines, args.horizon_days, args.warmup_days, keep)
+    if args.horizon_days < 1 or args.warmup_days < 0:
+        return fail("--horizon-days must be at least 1 and --warmup-days at least 0")
+    try:
+        with progress_lines(args.log) as lines:
+            keep = args.scores_out is not None or args.truth is not None
+            result = evaluate(lines, args.horizon_days, args.warmup_days, keep)
+    except LogTooShort as exc:
+        return fail(
+            f"{args.log}: {exc}: no label would be final",
+            "use a longer log, or lower --warmup-days / --horizon-days",
+        )
+    except MostlyRejected as exc:
+        return fail(
+            f"{args.log}: {exc}",
+            f"check the log's format with: pulse replay {args.log} --out out/ "
+            "(dead-letters.jsonl says why each record was refused)",
+        )
     figures = summary(result)
+    if args.json:
+        console.print_json(data=figures)
+        return 0
     table = Table(
-        title=f"Churn within {args.horizon_days:g} days, scored at every purchase after "
-        f"{args.warmup_days:g} days of warm-up",
+        title=f"Churn = no purchase within {args.horizon_days} days; every purchase and "
+        f"rescoring is a point, counted when its label is final, after {args.warmup_days:g} "
+        "days of warm-up",
         title_justify="left",
     )
     for column in ("scorer", "ROC AUC (higher is better)", "log loss (lower is better)"):
         table.add_column(column, justify="left" if column == "scorer" else "right")
-    for name, label in (
-        ("model", "Pulse churn score (River, blended with the prior)"),
-        ("count_heuristic", "count heuristic"),
-        ("bg_nbd", "BG/NBD (refitted every 30 days)"),
-    ):
-        table.add_row(label, f"{figures[name]['roc_auc']:.3f}", f"{figures[name]['log_loss']:.3f}")
+    for label, quality in rows(figures):
+        table.add_row(label, *(_figure(quality[key]) for key in ("roc_auc", "log_loss")))
     console.print(table)
     console.print(
-        f"{figures['scored_after_warmup']:,} resolved points scored (churn rate "
-        f"{figures['churn_rate']:.1%}), {figures['prediction_points']:,} prediction points, "
-        f"{figures['unresolved_at_end']:,} unresolved at the end of the log, "
-        f"{figures['invalid_lines']:,} invalid lines skipped"
+        f"{figures['final_labels']:,} final labels counted (churn rate "
+        f"{_percent(figures['churn_rate'])}) of {figures['prediction_points']:,} prediction "
+        f"points ({figures['rescored_points']:,} rescorings of quiet customers); "
+        f"{figures['rejected']:,} of {figures['records']:,} records rejected"
     )
+    months = figures["calibration_by_month"]
+    if months:
+        calibration = Table(title="Calibration by month of prediction", title_justify="left")
+        for column in ("month", "points", "mean score", "churn rate"):
+            calibration.add_column(column, justify="left" if column == "month" else "right")
+        for row in months:
+            calibration.add_row(
+                row["month"],
+                f"{row['points']:,}",
+                f"{row['mean_score']:.3f}",
+                f"{row['churn_rate']:.3f}",
+            )
+        console.print(calibration)
     if args.truth is not None:
         print_truth(args, result)
     if args.scores_out is not None:
@@ -170,3 +202,11 @@ def run_churn(args: argparse.Namespace) -> int:
                 out.write(orjson.dumps(line) + b"\n")
         console.print(f"scores: {args.scores_out}")
     return 0
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"

@@ -10,6 +10,7 @@ from typing import Any
 from streams.cli.render import console, count_progress, counts_table, fail
 from streams.core.timefmt import parse_ts
 from streams.simulator.generator import SimulationSpec
+from streams.simulator.retail import RetailSpec
 from streams.simulator.writer import truth_path, write_simulation
 
 
@@ -17,8 +18,23 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "simulate",
         help="write a simulated shop event log",
-        description="Simulate shoppers (five personas) and write "
-        "their events as JSON Lines (gzipped if .gz).",
+        description="Simulate shoppers and write their events as JSON Lines (gzipped if "
+        ".gz). --profile personas (default): five personas who click, search and buy. "
+        "--profile retail: a purchase log shaped like real shops' (heterogeneous buyers, "
+        "one-off buyers, wholesale baskets, a Christmas peak and holiday closure), from any "
+        "--start date.",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("personas", "retail"),
+        default="personas",
+        help="which simulator (default: personas)",
+    )
+    parser.add_argument(
+        "--views-per-order",
+        type=float,
+        default=0.0,
+        help="with --profile retail: product views around each order (default 0: purchases only)",
     )
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=120)
@@ -57,11 +73,20 @@ def run(args: argparse.Namespace) -> int:
         start = parse_ts(args.start)
     except ValueError as exc:
         return fail(f"--start: {exc}", "e.g. --start 2026-01-05T00:00:00Z")
-    spec = SimulationSpec(users=args.users, days=args.days, seed=args.seed, start_ms=start)
-    if args.uplift is not None:
-        return run_closed_loop(args, spec)
+    spec: SimulationSpec | RetailSpec
+    if args.profile == "retail":
+        if args.uplift is not None:
+            return fail("--uplift works with --profile personas only")
+        spec = RetailSpec(
+            args.users, args.days, args.seed, start, views_per_order=args.views_per_order
+        )
+        expected = int(args.users * (1 + args.days / 60) * (1 + args.views_per_order))
+    else:
+        spec = SimulationSpec(users=args.users, days=args.days, seed=args.seed, start_ms=start)
+        if args.uplift is not None:
+            return run_closed_loop(args, spec)
+        expected = int(args.users * args.days * 2.5)  # rough events per user-day, for the bar
     began = time.perf_counter()
-    expected = int(args.users * args.days * 2.5)  # rough events per user-day, for the bar
     with count_progress("simulating", expected, enabled=not args.quiet) as update:
         counts = write_simulation(args.out, spec, args.bad_rate, update)
     seconds = time.perf_counter() - began

@@ -143,18 +143,7 @@ class CampaignEngine:
         if not changes and not is_purchase and (scored is None or not scored.band_changed):
             return []  # most events: nothing here can trigger a campaign
         candidates = self._from_changes(changes) if changes else []
-        if scored is not None and scored.band_changed:
-            for campaign in self.band_triggers:
-                if scored.band == campaign.trigger.to:
-                    candidates.append(
-                        Candidate(
-                            campaign,
-                            f"band:{scored.band}@{scored.event_id}",
-                            scored.event_id,
-                            f"churn band {scored.previous_band or 'none'} -> {scored.band}",
-                            event.ts,
-                        )
-                    )
+        candidates += self._from_band(scored)
         if is_purchase and state.features.orders == 1:
             for campaign in self.first_purchase:
                 candidates.append(
@@ -168,9 +157,14 @@ class CampaignEngine:
                 )
         return self._run(state, candidates, event.ts)
 
-    def on_time(self, state: UserState, now: int, changes: list[Change]) -> list[Output]:
-        """Event time reached `now`: time-driven segment moves, event patterns, deferrals."""
-        outputs = self._run(state, self._from_changes(changes), now) if changes else []
+    def on_time(
+        self, state: UserState, now: int, changes: list[Change], scored: Scored | None = None
+    ) -> list[Output]:
+        """Event time reached `now`: time-driven segment moves, churn rescorings, event
+        patterns, deferrals."""
+        candidates = self._from_changes(changes) if changes else []
+        candidates += self._from_band(scored)
+        outputs = self._run(state, candidates, now) if candidates else []
         for campaign in self.timed:
             fire = self._timed_fire(state, campaign)
             if fire is not None and fire[0] <= now:
@@ -216,6 +210,22 @@ class CampaignEngine:
         return all_campaign_stats(ledger, self.campaign_names, partition, period)
 
     # -- triggers ---------------------------------------------------------------------------
+
+    def _from_band(self, scored: Scored | None) -> list[Candidate]:
+        """Churn-band campaigns whose band the user just entered."""
+        if scored is None or not scored.band_changed:
+            return []
+        return [
+            Candidate(
+                campaign,
+                f"band:{scored.band}@{scored.cause}",
+                scored.event_id,
+                f"churn band {scored.previous_band or 'none'} -> {scored.band}",
+                scored.ts,
+            )
+            for campaign in self.band_triggers
+            if scored.band == campaign.trigger.to
+        ]
 
     def _from_changes(self, changes: list[Change]) -> list[Candidate]:
         found = []

@@ -1,22 +1,24 @@
-"""Churn risk in event time: prediction points, delayed labels, blended scores, risk bands.
+"""Churn risk in event time: prediction points, final labels, a measured combination, bands.
 
-Every qualifying event (default: a purchase) is a prediction point: after the user's
-features are updated, the score is P(no qualifying event within H days). The features
-taken at that moment wait in the user's state (one snapshot: the next qualifying event
-resolves every earlier point) until the label is known:
+A prediction point is every qualifying event (default: a purchase) and every *rescoring*:
+when event time carries a quiet user past another step since their last qualifying event
+(steps of their usual gap, between H/12 and H/3), they are scored again from the
+watermark, with no event of their own — so a customer who simply stops buying climbs to a
+higher band while a win-back can still work, not only after H days.
 
-* 0 when the user has a qualifying event again within H days;
-* 1 when event time (the watermark, or the user's own next event) passes t + H first.
+The score is P(no qualifying event in (t, t + H]). Its label is final only at t + H, and
+is learned only then, for both outcomes (a point is never resolved early when the user
+comes back: "returned" labels would arrive sooner than "churned" ones and bias every model
+and every figure towards "returned"). Until then the point waits in the user's state
+with the features and forecasts of its moment; at most `MAX_PENDING` wait per user, kept
+at least H / MAX_PENDING apart (points in between are scored but not learned from — a
+choice made at prediction time, independent of the outcome, so the labels stay unbiased).
 
-The model learns from the snapshot, never from features computed later.
-
-The prior, which needs no labels, is BG/NBD ("Buy Till You Die", models/btyd.py), refitted
-on the partition's buyers every 30 days of event time; before its first fit, for a user
-with two or more orders, exp(-H / mean gap between orders) — the chance of no purchase in
-H days for someone who buys at that pace — and `single_purchase_prior` otherwise. The
-BG/NBD log-odds is also an input of the model. Churned labels arrive H days late, so
-early on the model has seen almost only returning users; the blend therefore counts
-churned labels: with n of them, score = w·model + (1 − w)·prior, w = n / (n + warmup).
+The score combines four forecasts by their measured log loss (models/churn.py): BG/NBD
+("Buy Till You Die", refitted on the partition's buyers every 30 days of event time),
+BG/NBD recalibrated online, a River regression on the behaviour features plus BG/NBD's
+log-odds, and a stacker of the two. Quality (ROC AUC, log loss, calibration, per input
+and month by month) is counted over final labels only.
 
 Bands (low / medium / high) move up when the score reaches a threshold and down only when
 it falls `hysteresis` below it; a `churn_risk` output is emitted when the band changes.
@@ -35,13 +37,18 @@ from streams.core.model_api import ChurnModelLike
 from streams.core.models_config import ChurnSettings
 from streams.core.quality import ScoreQuality
 from streams.core.state import UserState
-from streams.core.timefmt import MS_PER_DAY
+from streams.core.timefmt import MS_PER_DAY, format_ts
 
 FEATURES: Final = tuple(name for name, var in VARIABLES.items() if var.kind in (int, float, bool))
 BASELINE: Final = "bg_nbd_logit"  # model input: log-odds of the BG/NBD prior
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 _RANK: Final = {"": -1, LOW: 0, MEDIUM: 1, HIGH: 2}
 SCORE_BUCKETS: Final = 10
+MAX_PENDING: Final = 4  # prediction points awaiting their label per user
+# A pending point: [ts, cause, returned (0/1), score, input forecasts, feature values].
+TS, CAUSE, RETURNED, SCORE, INPUTS, VALUES = range(6)
+ONE_OVER_ORDERS: Final = "1/(1+orders)"  # the plainest baseline, reported beside the score
+_ORDERS: Final = FEATURES.index("orders")
 
 
 def feature_vector(state: UserState, now: int) -> list[float]:
@@ -64,6 +71,8 @@ def as_features(values: list[float | None]) -> dict[str, float]:
 def history(state: UserState, now: int) -> tuple[int, float, float]:
     """BG/NBD's view of a buyer: repeat purchases, days first→last purchase, days since first."""
     f = state.features
+    if not f.orders:
+        return 0, 0.0, 0.0
     return (
         max(f.orders - 1, 0),
         (f.last_purchase - f.first_purchase) / MS_PER_DAY,
@@ -91,29 +100,68 @@ def refit_baseline(model: ChurnModelLike, states: Iterable[UserState], now: int)
 
 @dataclass
 class ChurnStats:
-    """Counts and quality for the summary and metrics (never per user)."""
+    """Counts and quality over final labels, for the summary and metrics (never per user)."""
 
     scored: int = 0
+    rescored: int = 0
     resolved: int = 0
     churned: int = 0
     band_changes: int = 0
     drifts: int = 0
     quality: ScoreQuality = field(default_factory=ScoreQuality)
+    inputs: dict[str, ScoreQuality] = field(default_factory=dict)
+    # "YYYY-MM" of the prediction point -> [final labels, score sum, churned]
+    months: dict[str, list[float]] = field(default_factory=dict)
+    # Plain baselines beside the inputs, from the point's own features.
+    baselines: dict[str, ScoreQuality] = field(default_factory=dict)
     score_buckets: list[int] = field(default_factory=lambda: [0] * SCORE_BUCKETS)
     score_sum: float = 0.0
+    count_from: int = 0  # labels of points before this event time are learned, not counted
+
+    def add_label(self, point: list[Any], churned: bool, names: tuple[str, ...]) -> None:
+        if point[TS] < self.count_from:
+            return
+        score = float(point[SCORE])
+        orders = point[VALUES][_ORDERS]
+        self.baselines.setdefault(ONE_OVER_ORDERS, ScoreQuality()).add(
+            1.0 / (1.0 + float(orders or 0.0)), churned
+        )
+        self.resolved += 1
+        self.churned += churned
+        self.quality.add(score, churned)
+        for name, forecast in zip(names, point[INPUTS], strict=False):
+            self.inputs.setdefault(name, ScoreQuality()).add(float(forecast), churned)
+        row = self.months.setdefault(format_ts(int(point[TS]))[:7], [0, 0.0, 0])
+        row[0] += 1
+        row[1] += score
+        row[2] += churned
 
     def summary(self, horizon_days: int) -> dict[str, Any]:
         def fig(value: float) -> float | None:
             return None if math.isnan(value) else round(value, 4)
 
+        def quality(q: ScoreQuality) -> dict[str, float | None]:
+            return {"roc_auc": fig(q.auc()), "log_loss": fig(q.log_loss())}
+
         return {
             "horizon_days": horizon_days,
             "prediction_points": self.scored,
-            "resolved_labels": self.resolved,
+            "rescored_points": self.rescored,
+            "final_labels": self.resolved,
             "churn_rate": fig(self.churned / self.resolved if self.resolved else math.nan),
-            "roc_auc": fig(self.quality.auc()),
-            "log_loss": fig(self.quality.log_loss()),
+            **quality(self.quality),
+            "inputs": {name: quality(q) for name, q in sorted(self.inputs.items())},
+            "baselines": {name: quality(q) for name, q in sorted(self.baselines.items())},
             "calibration": self.quality.calibration_table(),
+            "calibration_by_month": [
+                {
+                    "month": month,
+                    "points": int(n),
+                    "mean_score": round(total / n, 4),
+                    "churn_rate": round(hits / n, 4),
+                }
+                for month, (n, total, hits) in sorted(self.months.items())
+            ],
             "drift_detections": self.drifts,
             "band_changes": self.band_changes,
         }
@@ -121,44 +169,22 @@ class ChurnStats:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """A prediction point's outcome, for the `churn_risk` output and --all-scores."""
+    """A prediction point's outcome, for the `churn_risk` output and --all-scores.
+
+    `event_id` is the qualifying event scored, or None for a rescoring from the watermark;
+    `cause` names the point either way (the output id derives from it).
+    """
 
     user_id: str
-    event_id: str
+    event_id: str | None
+    cause: str
     ts: int
     score: float
     band: str
     previous_band: str
     band_changed: bool
     top_features: list[dict[str, Any]]
-
-
-def prior(state: UserState, settings: ChurnSettings) -> float:
-    """P(churn) before the model knows anything: from the pace of the user's orders."""
-    ipt = state.features.ipt_days
-    if state.features.orders >= 2 and ipt > 0:
-        return math.exp(-settings.horizon_days / ipt)
-    return settings.single_purchase_prior
-
-
-def blended_score(
-    model: ChurnModelLike,
-    settings: ChurnSettings,
-    state: UserState,
-    x: dict[str, float],
-    base: float | None = None,
-) -> float:
-    """w·model + (1 − w)·prior, w = churned labels / (churned labels + warmup), 6 decimals.
-
-    `base` replaces the simple prior when a better one is known (a fitted BG/NBD).
-    """
-    positives, warmup = model.positives, settings.warmup_churn_labels
-    weight = positives / (positives + warmup) if positives + warmup else 1.0
-    if base is None:
-        base = prior(state, settings)
-    if weight <= 0.0:
-        return round(base, 6)
-    return round(weight * model.predict_proba_one(x) + (1.0 - weight) * base, 6)
+    inputs: tuple[float, ...] = ()  # each input's forecast, in the model's `input_names` order
 
 
 class ChurnTracker:
@@ -169,38 +195,87 @@ class ChurnTracker:
         self.model = model
         self.stats = stats
         self.horizon = settings.horizon_days * MS_PER_DAY
+        self.spacing = self.horizon // MAX_PENDING
         self.qualifying = frozenset(settings.qualifying)
 
     def due(self, state: UserState) -> int | None:
-        """When the pending snapshot resolves as churned if nothing happens first."""
-        return state.churn_pending[0] + self.horizon + 1 if state.churn_pending else None
+        """The earliest of: the oldest pending label becoming final, the next rescoring."""
+        pending = state.churn_pending
+        label = int(pending[0][TS]) + self.horizon + 1 if pending else None
+        rescore = self.next_rescore(state)
+        if label is None or (rescore is not None and rescore < label):
+            return rescore
+        return label
+
+    def next_rescore(self, state: UserState) -> int | None:
+        """When a quiet user is next scored from the watermark (None: not any more).
+
+        Steps of the user's usual gap between orders (H/3 before a second order), kept
+        between H/12 and H/3, from their last qualifying event until H has passed.
+        """
+        anchor = state.churn_anchor
+        if not anchor:
+            return None
+        horizon_days = self.settings.horizon_days
+        gap = state.features.ipt_days if state.features.ipt_days > 0 else horizon_days / 3
+        step = int(min(max(gap, horizon_days / 12), horizon_days / 3) * MS_PER_DAY)
+        after = max(state.churn_scored_at, anchor)
+        at = anchor + ((after - anchor) // step + 1) * step
+        return at if at < anchor + self.horizon else None
 
     def maybe_refit(self, now: int, states: Iterable[UserState]) -> None:
         """Refit the prior when event time reaches its due time."""
         if now >= self.model.baseline_due:
             refit_baseline(self.model, states, now)
 
-    def catch_up(self, state: UserState, now: int) -> None:
-        """Event time reached `now`: a snapshot older than H resolves as churned."""
+    def catch_up(self, state: UserState, now: int) -> Scored | None:
+        """Event time reached `now`: final labels are learned, a quiet user is rescored."""
         pending = state.churn_pending
-        if pending and pending[0] + self.horizon < now:
-            self._resolve(state, True)
+        while pending and pending[0][TS] + self.horizon < now:
+            self._resolve(state, pending.pop(0))
+        rescore = self.next_rescore(state)
+        if rescore is None or rescore >= now:
+            return None  # (a step at the user's own event: that event is the point)
+        # The latest step before `now` (a long quiet spell is one rescoring, not many).
+        while (following := self._step_after(state, rescore)) is not None and following < now:
+            rescore = following
+        self.stats.rescored += 1
+        return self._score(state, rescore, None, f"rescore@{rescore}")
 
     def on_event(self, state: UserState, event: AnyEvent, kind: str) -> Scored | None:
         """A prediction point when `kind` qualifies (call after the features are updated)."""
         if kind not in self.qualifying:
             return None
-        pending = state.churn_pending
-        if pending:
-            if event.ts <= pending[0]:
-                return None  # the same basket, or a late event: no new prediction point
-            self._resolve(state, False)  # active again within H (catch_up ran first)
-        values: list[float | None] = list(feature_vector(state, event.ts))
-        base = self.model.baseline(*history(state, event.ts), self.settings.horizon_days)
-        values.append(None if base is None else logit(base))
+        if event.ts <= state.churn_anchor:
+            return None  # the same basket, or a late event: no new prediction point
+        for point in state.churn_pending:
+            if point[TS] < event.ts:
+                point[RETURNED] = 1  # back within H (older points were resolved before)
+        state.churn_anchor = event.ts
+        if event.ts <= state.churn_scored_at:
+            return None  # late behind a rescoring of this user: no new point
+        return self._score(state, event.ts, event.event_id, event.event_id)
+
+    def _step_after(self, state: UserState, at: int) -> int | None:
+        scored_at = state.churn_scored_at
+        state.churn_scored_at = at
+        try:
+            return self.next_rescore(state)
+        finally:
+            state.churn_scored_at = scored_at
+
+    def _score(self, state: UserState, now: int, event_id: str | None, cause: str) -> Scored:
+        values: list[float | None] = list(feature_vector(state, now))
+        base = self.model.baseline(*history(state, now), self.settings.horizon_days)
+        values.append(logit(base))
         x = as_features(values)
-        score = blended_score(self.model, self.settings, state, x, base)
-        state.churn_pending = [event.ts, event.event_id, score, values]
+        combined, forecasts = self.model.score(x, base)
+        score = round(combined, 6)
+        inputs = [round(p, 6) for p in forecasts]
+        state.churn_scored_at = now
+        pending = state.churn_pending
+        if not pending or now - pending[-1][TS] >= self.spacing:
+            pending.append([now, cause, 0, score, inputs, values])
         self.stats.scored += 1
         self.stats.score_buckets[min(int(score * SCORE_BUCKETS), SCORE_BUCKETS - 1)] += 1
         self.stats.score_sum += score
@@ -212,13 +287,15 @@ class ChurnTracker:
             self.stats.band_changes += 1
         return Scored(
             state.user_id,
-            event.event_id,
-            event.ts,
+            event_id,
+            cause,
+            now,
             score,
             band,
             previous,
             changed,
             self._top_features(x) if changed else [],
+            tuple(inputs),
         )
 
     def _band(self, previous: str, score: float) -> str:
@@ -231,14 +308,12 @@ class ChurnTracker:
                 return previous
         return band
 
-    def _resolve(self, state: UserState, churned: bool) -> None:
-        _, _, score, values = state.churn_pending
-        state.churn_pending = []
-        self.stats.resolved += 1
-        self.stats.churned += churned
-        self.stats.quality.add(float(score), churned)
+    def _resolve(self, state: UserState, point: list[Any]) -> None:
+        """t + H has passed: the label is final (churned unless they came back in time)."""
+        churned = not point[RETURNED]
+        self.stats.add_label(point, churned, self.model.input_names)
         drifts = self.model.drifts
-        self.model.learn_one(as_features(values), churned)
+        self.model.learn(as_features(point[VALUES]), list(point[INPUTS]), churned)
         self.stats.drifts += self.model.drifts - drifts
 
     def _top_features(self, x: dict[str, float]) -> list[dict[str, Any]]:

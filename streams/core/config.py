@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from streams.core.campaign_config import CampaignsConfig, campaigns_section
 from streams.core.config_reader import Path, Reader, dotted
 from streams.core.feature_view import VARIABLES
 from streams.core.models_config import ModelsConfig, models_section
 from streams.core.rules import Rule, RuleError, compile_rule
+from streams.core.timefmt import parse_ts
 
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -33,9 +34,11 @@ _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 class StreamConfig:
     partitions: int = 4
     allowed_lateness_minutes: int = 60
-    max_event_bytes: int = 65_536
+    max_event_bytes: int = 524_288
     dedup_ids_per_user: int = 64
     state_ttl_days: int = 400
+    earliest_event_time: int = 0  # epoch ms; older events are dead-lettered (absurd_timestamp)
+    max_future_days: int = 3650  # events further ahead of their partition's clock, likewise
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,22 @@ def _stream(reader: Reader, data: object) -> StreamConfig:
             raw, path, "dedup_ids_per_user", d.dedup_ids_per_user, 1, True
         ),
         state_ttl_days=reader.number(raw, path, "state_ttl_days", d.state_ttl_days, 1, True),
+        earliest_event_time=_instant(
+            reader, raw, path, "earliest_event_time", "1970-01-01T00:00:00Z"
+        ),
+        max_future_days=reader.number(raw, path, "max_future_days", d.max_future_days, 1, True),
     )
+
+
+def _instant(reader: Reader, raw: Mapping[str, Any], path: Path, key: str, default: str) -> int:
+    """An ISO-8601 time with offset in the configuration, as epoch ms."""
+    value = raw.get(key, default)
+    try:
+        return parse_ts(value) if isinstance(value, str) else parse_ts(object())
+    except ValueError:
+        raise reader.fail(
+            (*path, key), f"'{dotted((*path, key))}' is {value!r}", f"e.g. {key}: {default!r}"
+        ) from None
 
 
 def _lifecycle(reader: Reader, data: object) -> LifecycleConfig:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 
 from streams.core.errors import InvalidEvent
-from streams.core.timefmt import TimestampError, parse_ts
+from streams.core.timefmt import TimestampError, format_ts, parse_ts
 
 SCHEMA_VERSION: Final = 1
 
@@ -66,12 +66,20 @@ EVENT_TYPES: Final = ("click", "profile", "purchase", "search")
 
 MAX_ID_LENGTH: Final = 256
 MAX_TEXT_LENGTH: Final = 1024
-MAX_ITEMS: Final = 500
+# Real orders can be wide (a wholesaler's restock runs to thousands of lines); every line is
+# validated, and per-item work downstream is capped instead (features.ITEM_WORK_LINES).
+MAX_ITEMS: Final = 10_000
+# Per-item work (category interest, recommendations) looks at the first lines only, so a
+# 2,000-line order costs about what a 50-line one does; totals always use every line.
+ITEM_WORK_LINES: Final = 50
 MAX_ATTRIBUTES: Final = 32
-# Plausible event times: 2000-01-01 .. 2100-01-01 (UTC). Anything outside is a unit or
-# clock error (epoch seconds sent as milliseconds, a zeroed clock, a year typo).
-MIN_TS: Final = 946_684_800_000
+# Plausible event times: 1970-01-01 .. 2100-01-01 (UTC) by default, so shops can replay old
+# history; `stream.earliest_event_time` raises the floor. Anything outside is a clock error.
+MIN_TS: Final = 0
 MAX_TS: Final = 4_102_444_800_000
+# A *number* below this (1973-03-03 in ms) is epoch seconds sent as milliseconds: every
+# epoch-seconds value up to the year 5138 falls below it. ISO strings are not ambiguous.
+EPOCH_SECONDS_BELOW: Final = 100_000_000_000
 
 
 @dataclass(slots=True)
@@ -145,13 +153,16 @@ def parse_json(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
     return data
 
 
-def decode_event(raw: bytes | str, max_bytes: int = 65_536) -> AnyEvent:
+def decode_event(raw: bytes | str, max_bytes: int = 524_288, earliest: int = MIN_TS) -> AnyEvent:
     """Decode and validate one input record (bytes or text of one JSON object)."""
-    return validate_event(parse_json(raw, max_bytes))
+    return validate_event(parse_json(raw, max_bytes), earliest)
 
 
-def validate_event(data: dict[str, Any]) -> AnyEvent:
-    """Validate an already-parsed object against the contract."""
+def validate_event(data: dict[str, Any], earliest: int = MIN_TS) -> AnyEvent:
+    """Validate an already-parsed object against the contract.
+
+    `earliest` is the oldest event time accepted (epoch ms; `stream.earliest_event_time`).
+    """
     version = data.get("v", SCHEMA_VERSION)
     if version != SCHEMA_VERSION or isinstance(version, bool):
         raise InvalidEvent(
@@ -173,10 +184,16 @@ def validate_event(data: dict[str, Any]) -> AnyEvent:
         raise InvalidEvent(
             WRONG_TYPE if not isinstance(data["ts"], str) else INVALID_VALUE, f"'ts': {exc}"
         ) from None
-    if not MIN_TS <= ts < MAX_TS:
-        hint = " (it looks like epoch seconds; send milliseconds)" if 0 < ts < 10**11 else ""
+    if not isinstance(data["ts"], str) and 0 <= ts < EPOCH_SECONDS_BELOW:
         raise InvalidEvent(
-            ABSURD_TIMESTAMP, f"'ts' {data['ts']!r} is outside 2000-01-01..2100-01-01{hint}"
+            ABSURD_TIMESTAMP,
+            f"'ts' {data['ts']!r} looks like epoch seconds; send milliseconds or ISO-8601",
+        )
+    if not max(earliest, MIN_TS) <= ts < MAX_TS:
+        raise InvalidEvent(
+            ABSURD_TIMESTAMP,
+            f"'ts' {data['ts']!r} is outside {format_ts(max(earliest, MIN_TS))[:10]}..2100-01-01"
+            " (stream.earliest_event_time sets the floor)",
         )
     return decoder(data, event_id, user_id, ts)
 

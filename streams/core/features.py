@@ -18,7 +18,14 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
-from streams.core.events import AnyEvent, ClickEvent, ProfileEvent, PurchaseEvent, SearchEvent
+from streams.core.events import (
+    ITEM_WORK_LINES,
+    AnyEvent,
+    ClickEvent,
+    ProfileEvent,
+    PurchaseEvent,
+    SearchEvent,
+)
 from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE
 
 SESSION_GAP_MS: Final = 30 * MS_PER_MINUTE
@@ -177,7 +184,7 @@ class UserFeatures:
         self.cart_open = False
         self.cart_opened_at = 0
         weight = CATEGORY_WEIGHTS["purchase"]
-        for item in event.items:
+        for item in event.items[:ITEM_WORK_LINES]:
             if item.category:
                 self._add_interest(item.category, weight, ts)
 

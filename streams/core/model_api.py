@@ -12,24 +12,26 @@ from typing import Protocol
 
 
 class ChurnModelLike(Protocol):
-    labels: int  # labels learned so far
-    positives: int  # churned labels learned so far
+    labels: int  # final labels learned so far
     drifts: int  # drift detections on the error stream so far
     baseline_due: int  # event time of the next baseline refit
+    input_names: tuple[str, ...]  # the forecasts combined into the score, in order
 
     def fit_baseline(
         self, repeats: list[int], recency: list[float], age: list[float], now: int
     ) -> None: ...
 
-    def baseline(
-        self, repeats: int, recency: float, age: float, horizon_days: float
-    ) -> float | None:
-        """A label-free P(churn) from the purchase history (BG/NBD), once fitted."""
+    def baseline(self, repeats: int, recency: float, age: float, horizon_days: float) -> float:
+        """A label-free P(churn) from the purchase history (BG/NBD)."""
         ...
 
-    def predict_proba_one(self, x: Mapping[str, float]) -> float: ...
+    def score(self, x: Mapping[str, float], base: float) -> tuple[float, list[float]]:
+        """The combined P(churn) and each input's forecast (in `input_names` order)."""
+        ...
 
-    def learn_one(self, x: Mapping[str, float], y: bool) -> None: ...
+    def learn(self, x: Mapping[str, float], inputs: list[float], y: bool) -> None:
+        """A final label for a point scored earlier with `x` and forecasts `inputs`."""
+        ...
 
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         """Each feature's push on the log-odds of churn (positive: towards churn)."""

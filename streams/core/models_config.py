@@ -37,8 +37,6 @@ class ChurnSettings:
     medium: float = 0.4
     high: float = 0.7
     hysteresis: float = 0.05
-    warmup_churn_labels: int = 100
-    single_purchase_prior: float = 0.6
     top_features: int = 3
 
 
@@ -107,12 +105,6 @@ def _churn(reader: Reader, data: object) -> ChurnSettings:
         medium=medium,
         high=high,
         hysteresis=reader.share(raw, path, "hysteresis", d.hysteresis, "a probability"),
-        warmup_churn_labels=reader.number(
-            raw, path, "warmup_churn_labels", d.warmup_churn_labels, 0, True
-        ),
-        single_purchase_prior=reader.share(
-            raw, path, "single_purchase_prior", d.single_purchase_prior, "a probability"
-        ),
         top_features=reader.number(raw, path, "top_features", d.top_features, 0, True),
     )
 

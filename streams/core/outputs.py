@@ -31,8 +31,11 @@ SEGMENT_CHANGES: Final = "segment-changes"
 CHURN_RISK: Final = "churn-risk"
 CAMPAIGN_MESSAGES: Final = "campaign-messages"
 DEAD_LETTERS: Final = "dead-letters"
-CHURN_MODEL_VERSION: Final = "churn-logreg/1"
+CHURN_MODEL_VERSION: Final = "churn-mixture/2"
 OUTPUT_TOPICS: Final = (SEGMENT_CHANGES, CHURN_RISK, CAMPAIGN_MESSAGES, DEAD_LETTERS)
+# A dead letter keeps at most this much of the original record (plus its length and hash):
+# even escaped 6x (control characters) it stays far below a producer's 1 MB request size.
+DEAD_LETTER_PAYLOAD_BYTES: Final = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +70,12 @@ def segment_change(change: Change) -> Output:
 
 
 def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Output:
-    """A user's churn risk band changed at a prediction point."""
+    """A user's churn risk band changed at a prediction point (an event, or a rescoring
+    from the watermark: then `cause_event_id` is null)."""
     value = {
         "v": SCHEMA_VERSION,
         "type": "churn_risk",
-        "id": derive_id("churn_risk", scored.user_id, scored.event_id),
+        "id": derive_id("churn_risk", scored.user_id, scored.cause),
         "user_id": scored.user_id,
         "ts": format_ts(scored.ts),
         "score": scored.score,
@@ -108,7 +112,12 @@ def dead_letter(
     user_id: str | None,
     ts: int | None,
 ) -> Output:
-    """A rejected input: the original bytes, why, and where it came from."""
+    """A rejected input: the original bytes (the first 16 KiB of a larger one), why, and where.
+
+    >>> big = dead_letter(b"x" * 100_000, "oversized", "too big", {}, None, None).value
+    >>> len(big["payload"]), big["payload_truncated"], big["payload_bytes"]
+    (16384, True, 100000)
+    """
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     value: dict[str, Any] = {
         "v": SCHEMA_VERSION,
@@ -117,11 +126,17 @@ def dead_letter(
         "user_id": user_id,
         "ts": None if ts is None else format_ts(ts),
         "reason": reason,
-        "detail": detail,
+        "detail": detail[:1000],
         "source": source,
     }
+    kept = raw
+    if len(raw) > DEAD_LETTER_PAYLOAD_BYTES:
+        kept = raw[:DEAD_LETTER_PAYLOAD_BYTES]
+        value["payload_truncated"] = True
+        value["payload_bytes"] = len(raw)
+        value["payload_blake2b"] = digest
     try:
-        value["payload"] = raw.decode("utf-8")
+        value["payload"] = kept.decode("utf-8")
     except UnicodeDecodeError:
-        value["payload_base64"] = base64.b64encode(raw).decode("ascii")
+        value["payload_base64"] = base64.b64encode(kept).decode("ascii")
     return Output(DEAD_LETTERS, user_id or "", value)

@@ -32,9 +32,10 @@ from streams.core.config import PulseConfig
 from streams.core.dedup import remember
 from streams.core.errors import InvalidEvent
 from streams.core.events import (
+    ABSURD_TIMESTAMP,
     DUPLICATE_EVENT,
+    EPOCH_SECONDS_BELOW,
     MAX_TS,
-    MIN_TS,
     TOO_LATE,
     AnyEvent,
     ClickEvent,
@@ -139,6 +140,7 @@ class PartitionPipeline:
         self.stats = stats
         self.clock = NO_CLOCK
         self.lateness = config.stream.allowed_lateness_minutes * MS_PER_MINUTE
+        self.max_future = config.stream.max_future_days * MS_PER_DAY
         self.ttl = config.stream.state_ttl_days * MS_PER_DAY
         self.activity = frozenset(config.lifecycle.activity)
         self.dedup_cap = config.stream.dedup_ids_per_user
@@ -192,6 +194,20 @@ class PartitionPipeline:
 
     def process(self, event: AnyEvent, raw: bytes, source: dict[str, Any]) -> list[Output]:
         """Process one validated event of a user in this partition."""
+        if self.clock != NO_CLOCK and event.ts > self.clock + self.max_future:
+            # One event years ahead (a typo, a broken clock) would make every later event
+            # of this partition `too_late`: refuse it instead.
+            ahead = (event.ts - self.clock) // MS_PER_DAY
+            return [
+                self._reject(
+                    event,
+                    raw,
+                    source,
+                    ABSURD_TIMESTAMP,
+                    f"event time is {ahead} days ahead of this partition's latest event "
+                    f"{format_ts(self.clock)} (stream.max_future_days)",
+                )
+            ]
         if event.ts < self.watermark:
             late_by = (self.watermark - event.ts) // 1000
             return [
@@ -245,14 +261,15 @@ class PartitionPipeline:
             state = self.store.get(user_id)
             if state is None:
                 continue
-            changes = self._catch_up(state, watermark)
+            changes, scored = self._catch_up(state, watermark)
             if state.lifecycle == EXPIRED:
                 self.store.delete(user_id)
                 outputs.extend(self._record(changes))
                 continue
             outputs.extend(self._record(changes))
+            outputs.extend(self._churn_outputs(state, scored))
             if self.campaigns is not None:
-                outputs.extend(self.campaigns.on_time(state, watermark, changes))
+                outputs.extend(self.campaigns.on_time(state, watermark, changes, scored))
             self._schedule(state)
             self.store.put(state)
         return outputs
@@ -274,14 +291,16 @@ class PartitionPipeline:
     def _apply(self, event: AnyEvent, stored: UserState | None, state: UserState) -> list[Output]:
         # `state.due` is the user's earliest pending change; most events come before it.
         overdue = stored is not None and state.due <= event.ts
-        caught = self._catch_up(state, event.ts) if overdue else []
+        caught, rescored = self._catch_up(state, event.ts) if overdue else ([], None)
         outputs = self._record(caught)
         if state.lifecycle == EXPIRED:
             # The state ran out its TTL: start afresh, remembering only this event's id.
             state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
-        elif self.campaigns is not None and overdue:
-            # Campaign timers are part of `due`: nothing of theirs is pending before it.
-            outputs.extend(self.campaigns.on_time(state, event.ts, caught))
+        elif overdue:
+            outputs.extend(self._churn_outputs(state, rescored))
+            if self.campaigns is not None:
+                # Campaign timers are part of `due`: nothing of theirs is pending before it.
+                outputs.extend(self.campaigns.on_time(state, event.ts, caught, rescored))
         changes: list[Change] = []
         old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
         state.features.update(event)
@@ -311,31 +330,36 @@ class PartitionPipeline:
         scored = self.churn.on_event(state, event, kind) if self.churn is not None else None
         state.touched = max(state.touched, event.ts)
         outputs.extend(self._record(changes))
-        if scored is not None:
-            if self.on_score is not None:
-                self.on_score(scored)
-            if scored.band_changed:
-                assert self.churn is not None
-                items = self.recommender.recommend(state) if self.recommender is not None else []
-                outputs.append(churn_risk(scored, self.churn.settings.horizon_days, items))
+        outputs.extend(self._churn_outputs(state, scored))
         if self.campaigns is not None:
             outputs.extend(self.campaigns.on_event(state, event, changes, scored))
         self._schedule(state)
         self.store.put(state)
         return outputs
 
-    def _catch_up(self, state: UserState, now: int) -> list[Change]:
-        """Time-driven changes of one user due at or before `now` (expiry included)."""
+    def _catch_up(self, state: UserState, now: int) -> tuple[list[Change], Scored | None]:
+        """Time-driven changes of one user due at or before `now` (expiry included), and a
+        churn rescoring if one fell due."""
         expires = state.touched + self.ttl
         changes: list[Change] = []
-        if self.churn is not None:
-            self.churn.catch_up(state, now)
+        scored = self.churn.catch_up(state, now) if self.churn is not None else None
         for change in lifecycle.fire_due(state, min(now, expires - 1), self.config.lifecycle):
             changes.append(change)
             changes.extend(self._evaluate_rules(state, change.ts, None))
         if now >= expires:
             changes.append(self._expire(state, expires))
-        return changes
+        return changes, scored
+
+    def _churn_outputs(self, state: UserState, scored: Scored | None) -> list[Output]:
+        """A `churn_risk` output when a prediction point moved the user's band."""
+        if scored is None or self.churn is None:
+            return []
+        if self.on_score is not None:
+            self.on_score(scored)
+        if not scored.band_changed:
+            return []
+        items = self.recommender.recommend(state) if self.recommender is not None else []
+        return [churn_risk(scored, self.churn.settings.horizon_days, items)]
 
     def _erase(self, event: ProfileEvent) -> list[Output]:
         """A user asked to be forgotten: state, pending messages and exposures all go."""
@@ -450,6 +474,7 @@ class Pipeline:
         self.config = config
         self.stats = Stats()
         self.max_bytes = config.stream.max_event_bytes
+        self.earliest = config.stream.earliest_event_time
         self.partitions = [
             PartitionPipeline(
                 index, config, DictStore(), self.stats, None if models is None else models(index)
@@ -464,7 +489,7 @@ class Pipeline:
         """Decode one record and run it through its user's partition."""
         self.stats.records += 1
         try:
-            event = decode_event(raw, self.max_bytes)
+            event = decode_event(raw, self.max_bytes, self.earliest)
         except InvalidEvent as exc:
             self.stats.rejected[exc.reason] += 1
             user_id, ts = salvage(raw)
@@ -496,6 +521,6 @@ def salvage(raw: bytes) -> tuple[str | None, int | None]:
         ts: int | None = parse_ts(data.get("ts"))
     except ValueError:
         ts = None
-    if ts is not None and not MIN_TS <= ts < MAX_TS:
+    if ts is not None and not EPOCH_SECONDS_BELOW <= ts < MAX_TS:
         ts = None  # an implausible time would only mislead whoever reads the dead letter
     return (user_id[:256] if isinstance(user_id, str) else None), ts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from streams.core.events import AnyEvent, ClickEvent, PurchaseEvent
+from streams.core.events import ITEM_WORK_LINES, AnyEvent, ClickEvent, PurchaseEvent
 from streams.core.model_api import RecommenderLike
 from streams.core.models_config import RecommendationSettings
 from streams.core.state import UserState
@@ -25,7 +25,7 @@ def items_of(event: AnyEvent) -> tuple[list[str], float]:
         weight = WEIGHTS.get(event.action, 0.0)
         return ([event.item_id] if event.item_id and weight else []), weight
     if isinstance(event, PurchaseEvent):
-        return [item.item_id for item in event.items], WEIGHTS["purchase"]
+        return [item.item_id for item in event.items[:ITEM_WORK_LINES]], WEIGHTS["purchase"]
     return [], 0.0
 
 

@@ -32,10 +32,13 @@ class UserState:
     touched: int = 0
     due: int = 0
     recent_ids: list[tuple[int, str]] = field(default_factory=list)
-    # Models: the pending churn prediction point [ts, event_id, score, feature values]
-    # (at most one: the next qualifying event resolves it), the risk band, the persona
-    # with a challenger and its votes, and the latest items for recommendations.
+    # Models: churn prediction points awaiting their final label (streams/core/churn.py:
+    # [ts, cause, returned, score, input forecasts, feature values], at most 4), the last
+    # qualifying event and the last scoring (rescoring runs from them), the risk band, the
+    # persona with a challenger and its votes, and the latest items for recommendations.
     churn_pending: list[Any] = field(default_factory=list)
+    churn_anchor: int = 0
+    churn_scored_at: int = 0
     churn_band: str = ""
     persona: str = ""
     persona_candidate: str = ""
@@ -68,6 +71,8 @@ class UserState:
             "due": self.due,
             "recent_ids": [[ts, event_id] for ts, event_id in self.recent_ids],
             "churn_pending": list(self.churn_pending),
+            "churn_anchor": self.churn_anchor,
+            "churn_scored_at": self.churn_scored_at,
             "churn_band": self.churn_band,
             "persona": self.persona,
             "persona_candidate": self.persona_candidate,
@@ -98,7 +103,9 @@ class UserState:
             touched=data.get("touched", 0),
             due=data.get("due", 0),
             recent_ids=[(int(ts), str(event_id)) for ts, event_id in data.get("recent_ids", [])],
-            churn_pending=list(data.get("churn_pending", [])),
+            churn_pending=_pending_points(data.get("churn_pending", [])),
+            churn_anchor=data.get("churn_anchor", 0),
+            churn_scored_at=data.get("churn_scored_at", 0),
             churn_band=data.get("churn_band", ""),
             persona=data.get("persona", ""),
             persona_candidate=data.get("persona_candidate", ""),
@@ -111,3 +118,13 @@ class UserState:
             fired=dict(data.get("fired", {})),
             applied=dict(data.get("applied", {})),
         )
+
+
+def _pending_points(saved: list[Any]) -> list[Any]:
+    """Upcast saved churn points: before labels waited for t + H a state held one point
+    as a flat [ts, event_id, score, values]; it is dropped (its label would be biased).
+
+    >>> _pending_points([5, "e1", 0.4, [1.0]])
+    []
+    """
+    return [list(row) for row in saved if isinstance(row, list) and len(row) == 6]

@@ -1,216 +1,159 @@
 """`pulse evaluate churn`: how well churn risk is predicted, from a log alone.
 
-Every purchase is a prediction point (purchases of one user in the same millisecond are
-one basket, one point): after the user's features are updated, each scorer gives
-P(no purchase within H days). The label comes from the log itself: 0 when
-the user buys again within H days, 1 when event time (the watermark over all events)
-passes t + H without a purchase; points the log ends too early for stay unresolved.
-Learning is progressive: a scorer predicts at t and learns the label only when it
-resolves, so no score ever uses information from after its prediction point.
+The log runs through the pipeline's own churn tracker (streams/core/churn.py) with one
+partition — one model for all users — so the figures are those of the score Pulse emits:
+every purchase and every rescoring of a quiet customer is a prediction point; a point's
+label is final only when event time passes t + H (1: no purchase in (t, t + H]); points
+the log ends too early for are never counted. Learning is progressive: a point is scored
+before its label exists, and counted only after the warm-up.
 
-Scorers:
-* the pipeline's churn score: `models.ChurnModel` over the numeric feature view, blended
-  with the prior while labels are few (streams/core/churn.py), one model for all users;
-* a count heuristic — the churn rate observed so far among points with the same number of
-  orders (Laplace-smoothed), a calibrated baseline that knows only the purchase count;
-* BG/NBD (models/btyd.py) alone: the model's own prior, refitted every 30 days of event
-  time on every buyer's (repeat purchases, recency, age) as of then; 0.5 before the
-  first fit.
-Quality: ROC AUC and log loss over resolved points after a warm-up period.
+Reported beside the combined score: each of its inputs (BG/NBD, BG/NBD recalibrated, the
+regression, the stacker) and the plain 1/(1 + orders). Quality: ROC AUC and log loss over
+final labels, and calibration month by month.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.churn import ChurnModel
-from streams.core.churn import (
-    as_features,
-    blended_score,
-    feature_vector,
-    history,
-    logit,
-    refit_baseline,
-)
-from streams.core.errors import InvalidEvent
-from streams.core.events import PurchaseEvent, decode_event
-from streams.core.models_config import ChurnSettings
-from streams.core.state import UserState
+from models.suite import suite_factory
+from streams.core.churn import ChurnStats, Scored
+from streams.core.config import PulseConfig, build_config
+from streams.core.pipeline import NO_CLOCK, Pipeline
+from streams.core.quality import ScoreQuality
 from streams.core.timefmt import MS_PER_DAY, format_ts
 
-SCORERS = ("model", "count_heuristic", "bg_nbd")
+
+class LogTooShort(ValueError):
+    """The log cannot give a single final label after the warm-up."""
 
 
-class CountHeuristic:
-    """P(churn) = churn rate so far among prediction points with the same order count."""
-
-    def __init__(self) -> None:
-        self.churned: dict[int, int] = defaultdict(int)
-        self.seen: dict[int, int] = defaultdict(int)
-
-    def score(self, orders: int) -> float:
-        key = min(orders, 20)
-        return (self.churned[key] + 1) / (self.seen[key] + 2)
-
-    def learn(self, orders: int, churned: bool) -> None:
-        key = min(orders, 20)
-        self.seen[key] += 1
-        self.churned[key] += churned
+class MostlyRejected(ValueError):
+    """More than half of the log was dead-lettered: the figures would mean nothing."""
 
 
 @dataclass(slots=True)
 class Point:
-    event_id: str
+    cause: str
     user_id: str
     ts: int
-    x: dict[str, float]
-    orders: int
-    model: float
-    heuristic: float
-    bg_nbd: float
+    score: float
+    inputs: tuple[float, ...]
 
 
 @dataclass
 class Result:
-    horizon_days: float
-    points: int = 0
-    # (label, model, count heuristic, BG/NBD) per resolved point after the warm-up
-    resolved: list[tuple[bool, float, float, float]] = field(default_factory=list)
-    unresolved: int = 0
-    invalid: int = 0
+    horizon_days: int
+    warmup_days: float
+    stats: ChurnStats
+    records: int = 0
+    rejected: int = 0
+    first_ts: int | None = None
+    last_ts: int | None = None
     scores: list[Point] = field(default_factory=list)
+
+    @property
+    def days(self) -> float:
+        if self.first_ts is None or self.last_ts is None:
+            return 0.0
+        return (self.last_ts - self.first_ts) / MS_PER_DAY
+
+
+def evaluation_config(horizon_days: int) -> PulseConfig:
+    """One partition, churn only: the pipeline's tracker with nothing else to pay for."""
+    return build_config(
+        {
+            "stream": {"partitions": 1, "state_ttl_days": max(400, horizon_days + 1)},
+            "models": {
+                "churn": {"horizon_days": horizon_days},
+                "clusters": {"enabled": False},
+                "recommendations": {"enabled": False},
+            },
+        },
+        "<evaluate churn>",
+    )
 
 
 def evaluate(
-    lines: Iterable[bytes],
-    horizon_days: float,
-    warmup_days: float,
-    keep_scores: bool = False,
-    settings: ChurnSettings | None = None,
+    lines: Iterable[bytes], horizon_days: int, warmup_days: float, keep_scores: bool = False
 ) -> Result:
-    horizon = int(horizon_days * MS_PER_DAY)
-    result = Result(horizon_days)
-    settings = settings or ChurnSettings(horizon_days=max(1, round(horizon_days)))
-    model, heuristic = ChurnModel(), CountHeuristic()
-    users: dict[str, UserState] = {}
-    pending: dict[str, list[Point]] = defaultdict(list)
-    deadlines: list[tuple[int, int, str]] = []  # (t + H, sequence, user)
-    start: int | None = None
-    watermark = 0
+    config = evaluation_config(horizon_days)
+    pipeline = Pipeline(config, suite_factory(config))
+    partition = pipeline.partitions[0]
+    result = Result(horizon_days, warmup_days, pipeline.stats.churn)
+    if keep_scores:
 
-    def resolve(point: Point, churned: bool) -> None:
-        if start is not None and point.ts >= start + warmup_days * MS_PER_DAY:
-            result.resolved.append((churned, point.model, point.heuristic, point.bg_nbd))
-        model.learn_one(point.x, churned)
-        heuristic.learn(point.orders, churned)
+        def keep(scored: Scored) -> None:
+            result.scores.append(
+                Point(scored.cause, scored.user_id, scored.ts, scored.score, scored.inputs)
+            )
 
-    for sequence, raw in enumerate(lines):
-        try:
-            event = decode_event(raw)
-        except InvalidEvent:
-            result.invalid += 1
-            continue
-        start = event.ts if start is None else min(start, event.ts)
-        watermark = max(watermark, event.ts)
-        # Event time passed t + H for these points: no purchase in time, churned.
-        while deadlines and deadlines[0][0] < watermark:
-            _, _, user = heapq.heappop(deadlines)
-            queue = pending[user]
-            if queue and queue[0].ts + horizon < watermark:
-                resolve(queue.pop(0), True)
-        state = users.setdefault(event.user_id, UserState(event.user_id))
-        state.features.update(event)
-        if not isinstance(event, PurchaseEvent):
-            continue
-        if watermark >= model.baseline_due:
-            refit_baseline(model, users.values(), watermark)
-        queue = pending[event.user_id]
-        if queue and queue[-1].ts == event.ts:
-            continue  # the same basket split into several purchase events: one point
-        # A purchase within H of earlier points: those users did not churn.
-        while queue:
-            resolve(queue.pop(0), False)
-        values: list[float | None] = list(feature_vector(state, event.ts))
-        base = model.baseline(*history(state, event.ts), horizon_days)
-        values.append(None if base is None else logit(base))
-        x = as_features(values)
-        orders = state.features.orders
-        point = Point(
-            event.event_id,
-            event.user_id,
-            event.ts,
-            x,
-            orders,
-            blended_score(model, settings, state, x, base),
-            heuristic.score(orders),
-            0.5 if base is None else base,
+        partition.on_score = keep
+    source: dict[str, Any] = {}
+    for raw in lines:
+        pipeline.process(raw, source)
+        if result.first_ts is None and partition.clock != NO_CLOCK:
+            result.first_ts = partition.clock
+            result.stats.count_from = partition.clock + int(warmup_days * MS_PER_DAY)
+    stats = pipeline.stats
+    result.records = stats.records
+    result.rejected = sum(stats.rejected.values())
+    result.last_ts = None if partition.clock == NO_CLOCK else partition.clock
+    if result.records and result.rejected * 2 > result.records:
+        raise MostlyRejected(
+            f"{result.rejected:,} of {result.records:,} records were rejected "
+            f"({', '.join(f'{reason}: {n:,}' for reason, n in stats.rejected.most_common(3))})"
         )
-        queue.append(point)
-        heapq.heappush(deadlines, (event.ts + horizon, sequence, event.user_id))
-        result.points += 1
-        if keep_scores:
-            result.scores.append(point)
-    result.unresolved = sum(len(queue) for queue in pending.values())
+    needed = warmup_days + horizon_days
+    if result.days < needed:
+        raise LogTooShort(
+            f"the log spans {result.days:.1f} days of event time; warm-up ({warmup_days:g}) + "
+            f"horizon ({horizon_days}) need {needed:g}"
+        )
     return result
 
 
-def roc_auc(labels: list[bool], scores: list[float]) -> float:
-    """Probability that a random positive scores above a random negative (ties count half).
-
-    >>> roc_auc([True, False, True, False], [0.9, 0.1, 0.8, 0.3])
-    1.0
-    """
-    ranked = sorted(zip(scores, labels, strict=True))
-    positives = sum(labels)
-    negatives = len(labels) - positives
-    if not positives or not negatives:
-        return math.nan
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        average_rank = (i + j + 1) / 2  # ranks are 1-based
-        rank_sum += average_rank * sum(1 for k in range(i, j) if ranked[k][1])
-        i = j
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def log_loss(labels: list[bool], scores: list[float]) -> float:
-    eps = 1e-6
-    total = 0.0
-    for label, score in zip(labels, scores, strict=True):
-        p = min(max(score, eps), 1 - eps)
-        total -= math.log(p if label else 1 - p)
-    return total / len(labels) if labels else math.nan
-
-
 def summary(result: Result) -> dict[str, Any]:
-    labels = [row[0] for row in result.resolved]
-    figures: dict[str, Any] = {
-        "horizon_days": result.horizon_days,
-        "prediction_points": result.points,
-        "scored_after_warmup": len(labels),
-        "unresolved_at_end": result.unresolved,
-        "invalid_lines": result.invalid,
-        "churn_rate": sum(labels) / len(labels) if labels else math.nan,
-    }
-    for index, name in enumerate(SCORERS, start=1):
-        scores = [row[index] for row in result.resolved]
-        figures[name] = {"roc_auc": roc_auc(labels, scores), "log_loss": log_loss(labels, scores)}
+    figures = result.stats.summary(result.horizon_days)
+    figures["warmup_days"] = result.warmup_days
+    figures["log_days"] = round(result.days, 1)
+    figures["records"] = result.records
+    figures["rejected"] = result.rejected
+    if result.first_ts is not None:
+        figures["scored_from"] = format_ts(result.stats.count_from)
     return figures
+
+
+def rows(figures: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(label, {roc_auc, log_loss}) per scorer: the score, its inputs, the baselines."""
+    yield "Pulse churn score (combined)", figures
+    labels = {
+        "bg_nbd": "  input: BG/NBD",
+        "bg_nbd_calibrated": "  input: BG/NBD recalibrated online",
+        "regression": "  input: regression on behaviour (River)",
+        "stacked": "  input: stacker of BG/NBD and the regression",
+    }
+    for name, quality in figures["inputs"].items():
+        yield labels.get(name, f"  input: {name}"), quality
+    for name, quality in figures["baselines"].items():
+        yield f"baseline: {name}", quality
+
+
+def truth_auc(labels: list[bool], scores: list[float]) -> float:
+    quality = ScoreQuality()
+    for label, score in zip(labels, scores, strict=True):
+        quality.add(score, label)
+    return quality.auc()
 
 
 def score_lines(result: Result) -> Iterator[dict[str, Any]]:
     for point in result.scores:
         yield {
-            "event_id": point.event_id,
+            "cause": point.cause,
             "user_id": point.user_id,
             "ts": format_ts(point.ts),
-            "score": round(point.model, 6),
+            "score": point.score,
+            "inputs": list(point.inputs),
         }

@@ -13,6 +13,7 @@ import orjson
 
 from streams.simulator.generator import SimulationSpec, simulate
 from streams.simulator.noise import bad_record
+from streams.simulator.retail import RetailSpec, retail_events
 
 
 def truth_path(log_path: Path) -> Path:
@@ -31,12 +32,15 @@ def open_text_out(path: Path) -> IO[bytes]:
 
 def write_simulation(
     path: Path,
-    spec: SimulationSpec,
+    spec: SimulationSpec | RetailSpec,
     bad_rate: float = 0.0,
     progress: Callable[[int], None] | None = None,
 ) -> Counter[str]:
-    """Write the log; returns counts by event type (and `bad:<reason>` for injected noise)."""
-    events, users = simulate(spec)
+    """Write the log; returns counts by event type (and `bad:<reason>` for injected noise).
+
+    A `RetailSpec` writes a real-shop-shaped purchase log (streams/simulator/retail.py).
+    """
+    events, users = retail_events(spec) if isinstance(spec, RetailSpec) else simulate(spec)
     noise_rng = random.Random(f"noise:{spec.seed}")
     counts: Counter[str] = Counter()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -223,7 +223,9 @@ class WorkerRuntime:
         self.stats.records += 1
         self.consumed[topic] += 1
         try:
-            decoded = decode_event(raw, self.config.stream.max_event_bytes)
+            decoded = decode_event(
+                raw, self.config.stream.max_event_bytes, self.config.stream.earliest_event_time
+            )
         except InvalidEvent as exc:
             self.stats.rejected[exc.reason] += 1
             user_id, ts = salvage(raw)

@@ -16,6 +16,7 @@ from streams.core.churn import FEATURES
 from streams.core.config import build_config
 from streams.core.errors import ConfigError
 from streams.core.pipeline import Pipeline
+from streams.core.timefmt import parse_ts
 from tests.helpers import DAY, HOUR, T0, click, purchase, raw
 
 
@@ -26,17 +27,17 @@ class FakeChurn:
     answers: list[float] = field(default_factory=list)
     learned: list[tuple[dict[str, float], bool]] = field(default_factory=list)
     labels: int = 0
-    positives: int = 0
     drifts: int = 0
     baseline_due: int = 1 << 62  # never refit
+    input_names: tuple[str, ...] = ("only",)
 
-    def predict_proba_one(self, x: Mapping[str, float]) -> float:
-        return self.answers.pop(0) if self.answers else 0.5
+    def score(self, x: Mapping[str, float], base: float) -> tuple[float, list[float]]:
+        answer = self.answers.pop(0) if self.answers else 0.5
+        return answer, [answer]
 
-    def learn_one(self, x: Mapping[str, float], y: bool) -> None:
+    def learn(self, x: Mapping[str, float], inputs: list[float], y: bool) -> None:
         self.learned.append((dict(x), y))
         self.labels += 1
-        self.positives += y
 
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         return {"orders": -0.2, "recency_days": 0.7, "views": 0.1}
@@ -44,8 +45,8 @@ class FakeChurn:
     def fit_baseline(self, *args: object) -> None:
         raise AssertionError("not due")
 
-    def baseline(self, *args: object) -> float | None:
-        return None
+    def baseline(self, *args: object) -> float:
+        return 0.5
 
 
 @dataclass
@@ -57,10 +58,7 @@ class FakeSuite:
 
 def pipeline_with(model: FakeChurn, **churn: object) -> Pipeline:
     config = build_config(
-        {
-            "stream": {"partitions": 1},
-            "models": {"churn": {"horizon_days": 10, "warmup_churn_labels": 0, **churn}},
-        },
+        {"stream": {"partitions": 1}, "models": {"churn": {"horizon_days": 10, **churn}}},
         "t.yaml",
     )
     return Pipeline(config, lambda partition: FakeSuite(model))
@@ -73,12 +71,15 @@ def feed(pipeline: Pipeline, events: list[dict]) -> list[dict]:
     return out
 
 
-def test_buying_again_within_the_horizon_labels_the_earlier_point_not_churned() -> None:
+def test_a_returning_label_is_learned_only_when_final_at_t_plus_h() -> None:
+    """Resolving "returned" at the repurchase would skew every label towards "returned"."""
     model = FakeChurn()
     p = pipeline_with(model)
-    feed(p, [purchase("a", T0), purchase("a", T0 + 9 * DAY)])
+    feed(p, [purchase("a", T0), purchase("a", T0 + 2 * DAY), click("b", T0 + 9 * DAY)])
+    assert model.learned == []  # a came back, but t + H has not passed: not final yet
+    feed(p, [click("b", T0 + 10 * DAY + 2 * HOUR)])
     assert [y for _, y in model.learned] == [False]
-    assert p.stats.churn.scored == 2 and p.stats.churn.resolved == 1
+    assert p.stats.churn.resolved == 1 and p.stats.churn.churned == 0
 
 
 def test_event_time_passing_the_horizon_labels_churned_with_the_features_of_then() -> None:
@@ -91,7 +92,7 @@ def test_event_time_passing_the_horizon_labels_churned_with_the_features_of_then
     assert [y for _, y in model.learned] == [True]
     x, _ = model.learned[0]
     assert x["orders"] == 1.0 and x["views"] == 0.0  # as at the purchase, not later
-    assert set(x) <= set(FEATURES)
+    assert set(x) <= {*FEATURES, "bg_nbd_logit"}
 
 
 def test_the_label_waits_for_the_watermark_not_for_wall_clock() -> None:
@@ -108,8 +109,35 @@ def test_a_basket_split_over_several_purchase_events_is_one_prediction_point() -
     assert p.stats.churn.scored == 1 and model.learned == []
 
 
+def test_a_customer_who_stops_buying_rises_a_band_with_no_event_of_their_own() -> None:
+    # a buys (score 0.2: low); then only b's events move event time on. Each step of a's
+    # quiet spell (H/3 = 3.3 days with one order) rescores a from the watermark.
+    model = FakeChurn(answers=[0.2, 0.5, 0.8])
+    p = pipeline_with(model)
+    out = feed(p, [purchase("a", T0)] + [click("b", T0 + n * DAY) for n in range(1, 10)])
+    risks = [o for o in out if o["type"] == "churn_risk" and o["user_id"] == "a"]
+    assert [(r["from"], r["band"]) for r in risks] == [
+        (None, "low"),
+        ("low", "medium"),
+        ("medium", "high"),
+    ]
+    rescored = risks[1:]
+    assert all(r["cause_event_id"] is None for r in rescored)
+    assert all(T0 < parse_ts(r["ts"]) < T0 + 10 * DAY for r in rescored)  # before H passed
+    assert len({r["id"] for r in risks}) == 3
+    assert p.stats.churn.rescored == 2
+
+
+def test_rescoring_stops_once_the_horizon_has_passed() -> None:
+    model = FakeChurn()
+    p = pipeline_with(model)
+    feed(p, [purchase("a", T0)] + [click("b", T0 + n * DAY) for n in range(1, 40)])
+    assert p.stats.churn.rescored == 2  # steps at H/3 and 2H/3; none at or after H
+    assert p.stats.churn.scored == 3
+
+
 def test_bands_change_with_hysteresis_and_each_change_is_one_output() -> None:
-    model = FakeChurn(answers=[0.75, 0.68, 0.62, 0.3, 0.45])
+    model = FakeChurn(answers=[0.75, 0.68, 0.62, 0.3, 0.45], labels=1)
     p = pipeline_with(model, hysteresis=0.05)
     events = [purchase("a", T0 + n * DAY) for n in range(5)]
     risks = [o for o in feed(p, events) if o["type"] == "churn_risk"]
@@ -124,9 +152,24 @@ def test_bands_change_with_hysteresis_and_each_change_is_one_output() -> None:
     first = risks[0]
     assert first["score"] == 0.75 and first["horizon_days"] == 10
     assert first["cause_event_id"] == events[0]["event_id"]
-    assert first["top_features"] == []  # the model had no labels yet: nothing to explain
     later = risks[1]
     assert [f["feature"] for f in later["top_features"]] == ["recency_days", "views"]
+
+
+def test_nothing_is_explained_before_the_model_has_a_label() -> None:
+    model = FakeChurn(answers=[0.75])
+    p = pipeline_with(model)
+    risks = [o for o in feed(p, [purchase("a", T0)]) if o["type"] == "churn_risk"]
+    assert risks[0]["top_features"] == []
+
+
+def test_a_real_model_scores_in_the_open_interval_even_for_a_same_minute_repeat() -> None:
+    config = build_config({"stream": {"partitions": 1}}, "t.yaml")
+    p = Pipeline(config, suite_factory(config))
+    scores: list[float] = []
+    p.partitions[0].on_score = lambda scored: scores.append(scored.score)
+    feed(p, [purchase("a", T0), purchase("a", T0 + 2 * 60_000)])
+    assert len(scores) == 2 and all(0.0 < s < 1.0 for s in scores)
 
 
 def test_ids_are_deterministic_and_replays_are_identical() -> None:

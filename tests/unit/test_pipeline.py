@@ -163,3 +163,54 @@ def test_a_pipeline_rebuilt_from_stored_users_continues_exactly_like_an_uninterr
     got += [encode(o.value) for r in records[half:] for o in second.process(r, {})]
     assert got == expected
     assert second.populations() == whole.populations()
+
+
+def test_a_wholesale_order_of_2000_lines_is_accepted_whole() -> None:
+    items = [
+        {"item_id": f"sku-{n}", "category": f"c{n % 30}", "price": 1.25, "quantity": 12}
+        for n in range(2000)
+    ]
+    order = purchase("shop-42", T0, items=items, total=30_000.0)
+    config = {"models": {"churn": {"enabled": True}}}
+    pipeline, outputs = run([raw(order), raw(click("other", T0 + HOUR))], config)
+    assert pipeline.stats.accepted["purchase"] == 1 and not pipeline.stats.rejected
+    state = pipeline.partition_of("shop-42").store.get("shop-42")
+    assert state is not None and state.features.orders == 1
+    assert state.features.monetary == 30_000.0  # the total counts every line
+    assert len(state.features.categories) <= 30
+    assert any(o["type"] == "segment_change" and o["user_id"] == "shop-42" for o in outputs)
+
+
+def test_records_from_the_1990s_are_accepted_and_epoch_seconds_are_not() -> None:
+    old = click("u", "1997-03-04T10:00:00Z")  # type: ignore[arg-type]
+    seconds = {**click("u", T0), "ts": 857_469_600}  # 1997 in epoch seconds
+    pipeline, outputs = run([raw(old), raw(seconds)])
+    assert pipeline.stats.accepted["click"] == 1
+    dead = [o for o in outputs if o["type"] == "dead_letter"]
+    assert [d["reason"] for d in dead] == ["absurd_timestamp"]
+    assert "epoch seconds" in dead[0]["detail"]
+
+
+def test_an_event_years_ahead_of_its_partition_is_refused_not_allowed_to_stall_it() -> None:
+    typo = click("u", T0 + 40 * 365 * DAY)  # 2066 for 2026
+    pipeline, outputs = run(
+        [raw(click("u", T0)), raw(typo), raw(click("u", T0 + MINUTE))],
+        {"stream": {"partitions": 1}},
+    )
+    assert [o["reason"] for o in outputs if o["type"] == "dead_letter"] == ["absurd_timestamp"]
+    assert pipeline.stats.accepted["click"] == 2  # the next event is not `too_late`
+
+
+def test_the_floor_is_configuration() -> None:
+    config = {"stream": {"earliest_event_time": "2000-01-01T00:00:00Z"}}
+    _, outputs = run([raw(click("u", "1999-12-31T23:00:00Z"))], config)  # type: ignore[arg-type]
+    assert outputs[0]["reason"] == "absurd_timestamp" and "2000-01-01" in outputs[0]["detail"]
+
+
+def test_a_dead_letter_of_a_huge_record_stays_small_and_keeps_length_and_hash() -> None:
+    huge = raw(click("u", T0, note="\x01" * 600_000))
+    _, outputs = run([huge])
+    letter = outputs[0]
+    assert letter["reason"] == "oversized" and letter["payload_truncated"] is True
+    assert letter["payload_bytes"] == len(huge) and len(letter["payload_blake2b"]) == 32
+    assert len(encode(letter)) < 200_000

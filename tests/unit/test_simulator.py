@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from streams.core.events import decode_event
+from streams.core.events import PurchaseEvent, decode_event
 from streams.core.timefmt import parse_ts
 from streams.simulator.generator import SimulationSpec
 from streams.simulator.personas import PERSONA_NAMES
@@ -66,3 +66,22 @@ def test_ground_truth_lists_every_user_and_churners_stop_at_their_churn_time(
 def test_bad_rate_injects_bad_records_of_known_kinds(tmp_path: Path) -> None:
     counts = write_simulation(tmp_path / "noisy.jsonl.gz", SPEC, bad_rate=0.05)
     assert sum(v for k, v in counts.items() if k.startswith("bad:")) > 50
+
+
+def test_the_retail_profile_looks_like_a_real_shops_purchase_log(tmp_path: Path) -> None:
+    from streams.simulator.retail import RetailSpec, closed
+
+    spec = RetailSpec(customers=600, days=700, seed=2, start_ms=parse_ts("1997-01-01T00:00:00Z"))
+    path = tmp_path / "retail.jsonl"
+    write_simulation(path, spec)
+    again = tmp_path / "again.jsonl"
+    write_simulation(again, spec)
+    assert path.read_bytes() == again.read_bytes()  # seeded
+    events = [decode_event(line) for line in path.read_bytes().splitlines()]
+    orders = Counter(event.user_id for event in events)
+    widths = [len(event.items) for event in events if isinstance(event, PurchaseEvent)]
+    assert sum(1 for n in orders.values() if n == 1) / len(orders) > 0.4  # one-off buyers
+    assert max(orders.values()) > 20 * (len(events) / len(orders))  # heavy buyers exist
+    assert max(widths) >= 1000 and sorted(widths)[len(widths) // 2] <= 3  # wholesale tail
+    assert not any(closed(event.ts) for event in events)  # the holiday closure is a gap
+    assert min(event.ts for event in events) < parse_ts("1997-03-01T00:00:00Z")
