@@ -7,7 +7,7 @@ Every problem names the file, the line, the campaign and the field, with a fix.
 ...     "name": "welcome", "trigger": {"segment": {"dimension": "lifecycle", "to": "new"}},
 ...     "channels": ["email"], "template": "welcome_v1"}]})
 >>> cfg.campaigns[0].trigger, cfg.campaigns[0].variants
-(Trigger(kind='segment', dimension='lifecycle', to='new', leaving=False, minutes=0, min_searches=0, min_views=0), (Variant(name='control', weight=1.0),))
+(Trigger(kind='segment', dimension='lifecycle', to='new', leaving=False, minutes=0, min_searches=0, min_views=0, min_days_inactive=0), (Variant(name='control', weight=1.0),))
 >>> campaigns_section(Reader("pulse.yaml", {}), {"active": [{"name": "x", "trigger": {"event": "cart_left"},
 ...     "channels": ["email"], "template": "t"}]})
 Traceback (most recent call last):
@@ -41,6 +41,9 @@ class Trigger:
     minutes: int = 0  # timed triggers: how long without a purchase
     min_searches: int = 0
     min_views: int = 0
+    # churn_band triggers: fire only when risk rose during inactivity — this many days
+    # after the user's last qualifying event (a purchase must never trigger a win-back).
+    min_days_inactive: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +171,17 @@ def _policy(reader: Reader, data: object) -> Policy:
 
 def _trigger(reader: Reader, scoped: _Scoped, data: object, path: Path) -> Trigger:
     raw = reader.mapping(
-        data, path, ("segment", "churn_band", "event", "minutes", "min_searches", "min_views")
+        data,
+        path,
+        (
+            "segment",
+            "churn_band",
+            "event",
+            "minutes",
+            "min_searches",
+            "min_views",
+            "min_days_inactive",
+        ),
     )
     kinds = [key for key in ("segment", "churn_band", "event") if key in raw]
     if len(kinds) != 1:
@@ -200,7 +213,10 @@ def _trigger(reader: Reader, scoped: _Scoped, data: object, path: Path) -> Trigg
                 f"'{dotted((*path, 'churn_band'))}' is {band!r}",
                 f"use one of {', '.join(BANDS)}",
             )
-        return Trigger("churn_band", dimension="churn_band", to=str(band))
+        inactive = reader.number(raw, path, "min_days_inactive", 14, 0, True)
+        return Trigger(
+            "churn_band", dimension="churn_band", to=str(band), min_days_inactive=inactive
+        )
     event = raw["event"]
     if event not in EVENT_TRIGGERS:
         raise scoped.fail(

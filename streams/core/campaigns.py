@@ -143,7 +143,7 @@ class CampaignEngine:
         if not changes and not is_purchase and (scored is None or not scored.band_changed):
             return []  # most events: nothing here can trigger a campaign
         candidates = self._from_changes(changes) if changes else []
-        candidates += self._from_band(scored)
+        candidates += self._from_band(state, scored)
         if is_purchase and state.features.orders == 1:
             for campaign in self.first_purchase:
                 candidates.append(
@@ -163,7 +163,7 @@ class CampaignEngine:
         """Event time reached `now`: time-driven segment moves, churn rescorings, event
         patterns, deferrals."""
         candidates = self._from_changes(changes) if changes else []
-        candidates += self._from_band(scored)
+        candidates += self._from_band(state, scored)
         outputs = self._run(state, candidates, now) if candidates else []
         for campaign in self.timed:
             fire = self._timed_fire(state, campaign)
@@ -211,10 +211,12 @@ class CampaignEngine:
 
     # -- triggers ---------------------------------------------------------------------------
 
-    def _from_band(self, scored: Scored | None) -> list[Candidate]:
-        """Churn-band campaigns whose band the user just entered."""
+    def _from_band(self, state: UserState, scored: Scored | None) -> list[Candidate]:
+        """Churn-band campaigns whose band the user just entered while inactive long enough."""
         if scored is None or not scored.band_changed:
             return []
+        last = state.churn_anchor or state.features.last_purchase
+        inactive = scored.ts - last if last else MS_PER_DAY * 100_000
         return [
             Candidate(
                 campaign,
@@ -225,6 +227,7 @@ class CampaignEngine:
             )
             for campaign in self.band_triggers
             if scored.band == campaign.trigger.to
+            and inactive >= campaign.trigger.min_days_inactive * MS_PER_DAY
         ]
 
     def _from_changes(self, changes: list[Change]) -> list[Candidate]:

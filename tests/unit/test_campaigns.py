@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from models.suite import suite_factory
-from streams.core.config import build_config
+from streams.core.config import PulseConfig, build_config
 from streams.core.errors import ConfigError
 from streams.core.pipeline import Pipeline
 from tests.helpers import DAY, HOUR, MINUTE, T0, click, profile, purchase, raw, search
@@ -100,24 +100,40 @@ def test_leaving_a_segment_and_a_watermark_driven_move_trigger_too() -> None:
     assert out[1]["cause_event_id"] is None  # fired by the watermark, not by a's events
 
 
-def test_first_purchase_and_churn_band_triggers_and_arbitration_by_priority() -> None:
-    # Bands set so that the single-purchase prior (0.6) is already "high".
-    config = build_config(
+def band_config(inactive: int | None, high: float) -> PulseConfig:
+    winback: dict = {"churn_band": "high"}
+    if inactive is not None:
+        winback["min_days_inactive"] = inactive
+    return build_config(
         {
             "stream": {"partitions": 1, "allowed_lateness_minutes": 0},
-            "models": {"churn": {"bands": {"medium": 0.3, "high": 0.5}}},
+            "models": {"churn": {"bands": {"medium": 0.3, "high": high}}},
             "campaigns": {
                 "policy": {"global_control": 0.0, "quiet_hours": {"start": 0, "end": 0}},
                 "active": [
                     camp("thanks", {"event": "first_purchase"}, priority=5),
-                    camp(
-                        "winback", {"churn_band": "high"}, priority=9, coupon={"base_percent": 10}
-                    ),
+                    camp("winback", winback, priority=9, coupon={"base_percent": 10}),
                 ],
             },
         },
         "t.yaml",
     )
+
+
+def test_a_purchase_never_triggers_a_win_back_but_risk_rising_while_quiet_does() -> None:
+    # A first order scores 0.5 (BG/NBD's weak prior): medium. Thirty quiet days later the
+    # watermark rescores the customer (0.63): high, after 14+ days without a purchase.
+    p = Pipeline(band_config(None, 0.55), suite_factory(band_config(None, 0.55)))
+    out = feed(p, [signup("a", NOON), purchase("a", NOON + HOUR)])
+    assert kinds(out) == [("campaign_message", "thanks", "")]
+    later = [v for v in feed(p, [click("b", NOON + 31 * DAY)]) if v["user_id"] == "a"]
+    assert kinds(later) == [("campaign_message", "winback", "")]
+    assert later[0]["cause_event_id"] is None  # the watermark's rescoring, not an event
+
+
+def test_first_purchase_and_churn_band_triggers_and_arbitration_by_priority() -> None:
+    # With no inactivity asked for, the first order's score (0.5) is already "high".
+    config = band_config(0, 0.5)
     p = Pipeline(config, suite_factory(config))
     out = feed(p, [signup("a", NOON), purchase("a", NOON + HOUR)])
     assert kinds(out) == [
