@@ -56,7 +56,11 @@ def bad_records(topic: str) -> list[tuple[bytes | None, bytes | None, str]]:
             orjson.dumps({**valid, "type": "teleport", "event_id": f"x-{topic}"}),
             "unknown_type",
         ),
-        (b"k", orjson.dumps({**valid, "event_id": f"o-{topic}", "pad": "x" * 70_000}), "oversized"),
+        (
+            b"k",
+            orjson.dumps({**valid, "event_id": f"o-{topic}", "pad": "x" * 600_000}),
+            "oversized",
+        ),
         # A valid event after all of that: the worker must still process it.
         (f"u-{topic}".encode(), orjson.dumps({**valid, "ts": "2026-03-01T10:00:00Z"}), ""),
     ]
@@ -120,6 +124,8 @@ def test_bad_messages_on_every_input_topic(broker_url: str, namespace: str, tmp_
     seen: set[tuple[str, bytes]] = set()
     for letter in letters:
         raw = original_bytes(letter)
+        if letter.get("payload_truncated"):  # a huge record keeps its head, length and hash
+            raw = next(r for r in sent if r.startswith(raw) and len(r) == letter["payload_bytes"])
         source = letter["source"]
         if raw == b"":
             assert letter["reason"] == "malformed_json"
