@@ -207,11 +207,12 @@ class ChurnTracker:
             return rescore
         return label
 
-    def next_rescore(self, state: UserState) -> int | None:
+    def next_rescore(self, state: UserState, after: int | None = None) -> int | None:
         """When a quiet user is next scored from the watermark (None: not any more).
 
         Steps of the user's usual gap between orders (H/3 before a second order), kept
-        between H/12 and H/3, from their last qualifying event until H has passed.
+        between H/12 and H/3, from their last qualifying event until H has passed; the
+        first step after `after` (default: the user's last scoring).
         """
         anchor = state.churn_anchor
         if not anchor:
@@ -219,7 +220,7 @@ class ChurnTracker:
         horizon_days = self.settings.horizon_days
         gap = state.features.ipt_days if state.features.ipt_days > 0 else horizon_days / 3
         step = int(min(max(gap, horizon_days / 12), horizon_days / 3) * MS_PER_DAY)
-        after = max(state.churn_scored_at, anchor)
+        after = max(state.churn_scored_at if after is None else after, anchor)
         at = anchor + ((after - anchor) // step + 1) * step
         return at if at < anchor + self.horizon else None
 
@@ -237,7 +238,7 @@ class ChurnTracker:
         if rescore is None or rescore >= now:
             return None  # (a step at the user's own event: that event is the point)
         # The latest step before `now` (a long quiet spell is one rescoring, not many).
-        while (following := self._step_after(state, rescore)) is not None and following < now:
+        while (following := self.next_rescore(state, rescore)) is not None and following < now:
             rescore = following
         self.stats.rescored += 1
         return self._score(state, rescore, None, f"rescore@{rescore}")
@@ -255,14 +256,6 @@ class ChurnTracker:
         if event.ts <= state.churn_scored_at:
             return None  # late behind a rescoring of this user: no new point
         return self._score(state, event.ts, event.event_id, event.event_id)
-
-    def _step_after(self, state: UserState, at: int) -> int | None:
-        scored_at = state.churn_scored_at
-        state.churn_scored_at = at
-        try:
-            return self.next_rescore(state)
-        finally:
-            state.churn_scored_at = scored_at
 
     def _score(self, state: UserState, now: int, event_id: str | None, cause: str) -> Scored:
         values: list[float | None] = list(feature_vector(state, now))
