@@ -25,12 +25,15 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import gammaln
+
+from models.checkpoint import CheckpointError, field, numbers
 
 Array = NDArray[np.float64]
 
@@ -72,6 +75,20 @@ class BgNbd:
         self.log_params = np.asarray(result.x, dtype=float)
         self.fitted = True
         return self
+
+    def to_state(self) -> dict[str, Any]:
+        return {"log_params": [float(v) for v in self.log_params], "fitted": self.fitted}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        # Inside the fit's bounds, so a forged state cannot overflow the forecasts.
+        log_params = numbers(field(state, "log_params"), "log_params", 4)
+        if any(abs(v) > 8.0 for v in log_params):
+            raise CheckpointError("checkpoint field log_params is outside [-8, 8]")
+        fitted = field(state, "fitted")
+        if not isinstance(fitted, bool):
+            raise CheckpointError("checkpoint field fitted is not true or false")
+        self.log_params = np.array(log_params, dtype=float)
+        self.fitted = fitted
 
     def p_no_purchase_one(self, x: int, tx: float, T: float, horizon: float) -> float:
         """`p_no_purchase` for one customer in plain floats (numpy costs more for one).

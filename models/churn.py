@@ -8,10 +8,11 @@ models/combine.py). Before any label, the score is BG/NBD's own:
 >>> model.score({"orders": 3.0}, 0.42)[0]
 0.42
 
-The regression alone speaks River's vocabulary: `learn_one(x, y)` with y = True for "churned within the
-horizon", `predict_proba_one(x)` → P(churn). Features are a flat dict of numbers; a
-missing feature counts as 0 and an unseen one is learned from then on. An ADWIN detector
-watches the error stream (|y − p| before each update) and counts drift detections.
+The regression alone speaks River's vocabulary: `learn_one(x, y)` with y = True for "churned
+within the horizon", `predict_proba_one(x)` → P(churn). Features are a flat dict of numbers;
+a missing feature counts as 0 and an unseen one is learned from then on. A Page-Hinkley
+detector watches the error stream (|y − p| before each update) and counts drifts. The whole
+model is numbers: `to_state()` and `restore()` checkpoint it as JSON.
 
 >>> model = ChurnModel()
 >>> model.predict_proba_one({"orders": 3.0})  # before any label: the prior
@@ -26,19 +27,23 @@ True
 >>> top = max(model.contributions({"days_since_last": 85.0, "orders": 1.0}).items(), key=lambda kv: kv[1])
 >>> top[0] in ("days_since_last", "orders")
 True
+>>> copy = ChurnModel()
+>>> copy.restore(model.to_state())
+>>> copy.predict_proba_one({"orders": 2.0}) == model.predict_proba_one({"orders": 2.0})
+True
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from river import drift, linear_model, optim, preprocessing
-
 from models.btyd import BgNbd
+from models.checkpoint import CheckpointError, Restorable, count, field
 from models.combine import BinnedPlatt, ExpertMixture, OnlineLogit, clip, logit
+from models.drift import PageHinkley
+from models.regression import StandardisedLogit
 
 Features = Mapping[str, float]
 
@@ -78,14 +83,11 @@ class ChurnModel:
         self.config = config or ChurnConfig()
         self.labels = 0
         self.drifts = 0
-        self._scaler: Any = preprocessing.StandardScaler()
-        self._regression = linear_model.LogisticRegression(
-            optimizer=optim.SGD(self.config.learning_rate),
-            l2=self.config.l2,
-            intercept_lr=self.config.intercept_learning_rate,
+        self.changes = 0  # counts every update: a checkpoint is due when it moves
+        self._regression = StandardisedLogit(
+            self.config.learning_rate, self.config.intercept_learning_rate, self.config.l2
         )
-        self._model: Any = self._scaler | self._regression
-        self._drift: Any = drift.ADWIN()  # type: ignore[no-untyped-call]
+        self._drift = PageHinkley()
         self._baseline = BgNbd()
         self._calibrator = BinnedPlatt()
         self._stacker = OnlineLogit([1.0, 0.0], step=0.1)
@@ -105,6 +107,7 @@ class ChurnModel:
         # Until there are buyers enough for a first fit, try again the next day.
         days = self.config.baseline_refit_days if self._baseline.fitted else 1
         self.baseline_due = now + days * 86_400_000
+        self.changes += 1
 
     def baseline(self, repeats: int, recency: float, age: float, horizon_days: float) -> float:
         """BG/NBD P(no purchase in the horizon); before the first fit, from weak priors."""
@@ -136,38 +139,48 @@ class ChurnModel:
 
     def learn_one(self, x: Features, y: bool) -> None:
         """The regression alone learns one label (River's verb)."""
-        z = compress(x)
-        if self.labels:
-            error = abs(float(y) - float(self._model.predict_proba_one(z).get(True, 0.0)))
-            self._drift.update(error)
-            if self._drift.drift_detected:
-                self.drifts += 1
-        self._model.learn_one(z, bool(y))
+        if self.labels and self._drift.update(abs(float(y) - self._regression.predict(x))):
+            self.drifts += 1
+        self._regression.learn(x, bool(y))
         self.labels += 1
+        self.changes += 1
 
     def predict_proba_one(self, x: Features) -> float:
         """The regression alone: P(churn) from the features (the prior before any label)."""
-        if not self.labels:
-            return self.config.prior
-        proba = self._model.predict_proba_one(compress(x))
-        return float(proba.get(True, 0.0))
+        return self._regression.predict(x) if self.labels else self.config.prior
 
     def contributions(self, x: Features) -> dict[str, float]:
         """Each feature's term in the regression's log-odds: weight × standardised value."""
-        if not self.labels:
-            return {}
-        scaled = self._scaler.transform_one(compress(x))
-        weights = self._regression.weights
-        return {name: float(weights.get(name, 0.0)) * value for name, value in scaled.items()}
+        return self._regression.contributions(x) if self.labels else {}
 
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "drifts": self.drifts,
+            "baseline_due": self.baseline_due,
+            "regression": self._regression.to_state(),
+            "drift": self._drift.to_state(),
+            "baseline": self._baseline.to_state(),
+            "calibrator": self._calibrator.to_state(),
+            "stacker": self._stacker.to_state(),
+            "mixture": self._mixture.to_state(),
+        }
 
-def compress(x: Features) -> dict[str, float]:
-    """Signed log1p of every value, in a new dict (River may keep the one it is given).
-
-    Counts and amounts are heavy-tailed: one shopper with 400 views would otherwise
-    dominate the scaler and the gradient steps.
-
-    >>> compress({"views": 0.0, "spent": 99.0})["spent"] == math.log(100.0)
-    True
-    """
-    return {name: math.copysign(math.log1p(abs(value)), value) for name, value in x.items()}
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take a checkpoint's numbers; CheckpointError names the first field that is wrong."""
+        self.labels = count(field(state, "labels"), "labels")
+        self.drifts = count(field(state, "drifts"), "drifts")
+        self.baseline_due = count(field(state, "baseline_due"), "baseline_due")
+        parts: dict[str, Restorable] = {
+            "regression": self._regression,
+            "drift": self._drift,
+            "baseline": self._baseline,
+            "calibrator": self._calibrator,
+            "stacker": self._stacker,
+            "mixture": self._mixture,
+        }
+        for name, part in parts.items():
+            value = field(state, name)
+            if not isinstance(value, dict):
+                raise CheckpointError(f"checkpoint field {name} is not an object")
+            part.restore(value)

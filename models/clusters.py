@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from river import cluster, preprocessing
+
+from models.checkpoint import CheckpointError, count, field, number_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,43 @@ class ClusterModel:
             centre[name] += step * (value - centre[name])
         self.updates += 1
         return nearest
+
+    def to_state(self) -> dict[str, Any]:
+        scaler = self._scaler
+        version, internal, gauss_next = self._kmeans._rng.getstate()
+        return {
+            "updates": self.updates,
+            "labels": {str(index): name for index, name in self._labels.items()},
+            "counts": dict(scaler.counts),
+            "means": dict(scaler.means),
+            "vars": dict(scaler.vars),
+            "centers": {str(index): dict(c) for index, c in self._kmeans.centers.items()},
+            # New features get random starting coordinates: the generator's state keeps a
+            # restored model drawing what the uninterrupted one would have drawn.
+            "rng": [version, list(internal), gauss_next],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take a checkpoint's numbers; CheckpointError names the first field that is wrong."""
+        self.updates = count(field(state, "updates"), "updates")
+        labels = field(state, "labels")
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise CheckpointError("checkpoint field labels is not a map of names")
+        counts = number_map(field(state, "counts"), "counts")
+        means = number_map(field(state, "means"), "means")
+        variances = number_map(field(state, "vars"), "vars")
+        if any(v < 0 for v in (*counts.values(), *variances.values())):
+            raise CheckpointError("checkpoint holds a negative count or variance")
+        centers = field(state, "centers")
+        if not isinstance(centers, dict) or set(centers) != {str(i) for i in range(self.config.k)}:
+            raise CheckpointError(f"checkpoint field centers does not hold {self.config.k} centres")
+        self._labels = {_index(key, self.config.k): name for key, name in labels.items()}
+        self._scaler.counts.update({name: int(n) for name, n in counts.items()})
+        self._scaler.means.update(means)
+        self._scaler.vars.update(variances)
+        for key, centre in centers.items():
+            self._kmeans.centers[int(key)].update(number_map(centre, f"centers[{key}]"))
+        self._kmeans._rng.setstate(_rng_state(field(state, "rng")))
 
     def predict_one(self, x: Mapping[str, float]) -> int:
         return self._nearest(self._scaler.transform_one(dict(x)))
@@ -113,3 +152,24 @@ def _slug(centre: Mapping[str, float]) -> str:
     if z >= 0.5:
         return f"high_{name}"
     return "low_activity" if z < 0 else "average"
+
+
+def _index(key: str, k: int) -> int:
+    if not key.isdigit() or int(key) >= k:
+        raise CheckpointError(f"checkpoint names cluster {key!r}, not one of 0..{k - 1}")
+    return int(key)
+
+
+def _rng_state(value: Any) -> tuple[Any, ...]:
+    """`random.Random.getstate()` back from JSON: (version, 625 words, gauss_next)."""
+    ok = (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[1], list)
+        and len(value[1]) == 625
+        and all(isinstance(w, int) and 0 <= w < 2**32 for w in value[1])
+        and (value[2] is None or isinstance(value[2], float))
+    )
+    if not ok:
+        raise CheckpointError("checkpoint field rng is not a random generator's state")
+    return cast(tuple[Any, ...], (value[0], tuple(value[1]), value[2]))

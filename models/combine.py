@@ -1,6 +1,7 @@
 """Combining probability forecasts by what each has *measured*, not by a count of labels.
 
-Two small online learners, pure Python, deterministic, picklable:
+Three small online learners, pure Python, deterministic, their state plain numbers
+(`to_state` / `from_state`, checkpointed as JSON):
 
 * :class:`OnlineLogit` — logistic regression on a few fixed inputs (logits of other
   forecasts) with AdaGrad steps. With one input it is Platt scaling (calibration); with
@@ -34,7 +35,10 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from models.checkpoint import CheckpointError, count, field, number, numbers
 
 EPS = 1e-4  # forecasts are kept inside [EPS, 1 - EPS]: no certainty, no infinite loss
 
@@ -89,6 +93,16 @@ class OnlineLogit:
                 self.weights[index] -= delta
             else:
                 self.bias -= delta
+
+    def to_state(self) -> dict[str, Any]:
+        return {"weights": self.weights, "bias": self.bias, "squares": self._squares}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take the learned numbers of `state` (the step stays this instance's)."""
+        size = len(self.weights)
+        self.weights = numbers(field(state, "weights"), "weights", size)
+        self.bias = number(field(state, "bias"), "bias")
+        self._squares = numbers(field(state, "squares"), "squares", size + 1)
 
 
 class BinnedPlatt:
@@ -164,6 +178,24 @@ class BinnedPlatt:
                 break
         self.a, self.b = a, b
 
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "count": self.count,
+            "positives": self.positives,
+            "z_sum": self.z_sum,
+            "labels": self.labels,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.a = number(field(state, "a"), "a")
+        self.b = number(field(state, "b"), "b")
+        self.count = numbers(field(state, "count"), "count", self.BINS)
+        self.positives = numbers(field(state, "positives"), "positives", self.BINS)
+        self.z_sum = numbers(field(state, "z_sum"), "z_sum", self.BINS)
+        self.labels = count(field(state, "labels"), "labels")
+
 
 class ExpertMixture:
     """Weights over named forecasters from their discounted cumulative log loss."""
@@ -192,3 +224,13 @@ class ExpertMixture:
             self.decay * loss + log_loss_one(p, y)
             for loss, p in zip(self.losses, forecasts, strict=True)
         ]
+
+    def to_state(self) -> dict[str, Any]:
+        return {"losses": self.losses, "labels": self.labels}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        losses = numbers(field(state, "losses"), "losses", len(self.names))
+        if min(losses) < 0:
+            raise CheckpointError("checkpoint field losses holds a negative loss")
+        self.losses = losses
+        self.labels = count(field(state, "labels"), "labels")

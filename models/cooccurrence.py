@@ -18,9 +18,11 @@ and 2 × `neighbours` links per item (the weakest are dropped).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from models.checkpoint import CheckpointError, count, field, number_map
 
 REFRESH = 100  # updates between refreshes of the popular items
 TOP = 50  # popular items kept ready
@@ -91,6 +93,34 @@ class CoOccurrence:
             self._top = heapq.nsmallest(max(k, TOP), pop, key=lambda name: (-pop[name], name))
             self._top_at = self.updates
         return self._top[:k]
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "updates": self.updates,
+            "popularity": self.popularity,
+            "links": self.links,
+            "top": self._top,
+            "top_at": self._top_at,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take a checkpoint's numbers; CheckpointError names the first field that is wrong."""
+        limit = 2 * self.config.max_items + 1  # as many as the model itself ever holds
+        self.updates = count(field(state, "updates"), "updates")
+        self.popularity = number_map(field(state, "popularity"), "popularity", limit)
+        links = field(state, "links")
+        if not isinstance(links, dict) or len(links) > limit:
+            raise CheckpointError("checkpoint field links is not a bounded map")
+        self.links = {
+            str(item): number_map(row, f"links[{item!r}]", 2 * self.config.neighbours + 1)
+            for item, row in links.items()
+        }
+        top = field(state, "top")
+        if not isinstance(top, list) or not all(isinstance(item, str) for item in top):
+            raise CheckpointError("checkpoint field top is not a list of items")
+        self._top = top
+        top_at = field(state, "top_at")
+        self._top_at = -1 if top_at == -1 else count(top_at, "top_at")
 
     def _link(self, a: str, b: str, strength: float) -> None:
         row = self.links.get(a)

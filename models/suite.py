@@ -12,7 +12,7 @@ in-process replay builds the same suites, so both give the same scores.
 {}
 >>> restored, errors = restore_suite(PulseConfig(), {"churn": b"garbage"})
 >>> errors
-['churn: not a Pulse model checkpoint (no header); refusing to unpickle it']
+['churn: not a Pulse model checkpoint (no header); start from a fresh model']
 """
 
 from __future__ import annotations
@@ -50,13 +50,14 @@ class Suite:
         for name, model in self.members().items():
             step = _step(model)
             if self._saved.get(name) != step:
-                blobs[name] = dump(model, kind=model.kind, config=model.config.to_dict())
+                blobs[name] = dump(model.to_state(), kind=model.kind, config=model.config.to_dict())
                 self._saved[name] = step
         return blobs
 
 
 def _step(model: Any) -> int:
-    return int(model.labels if isinstance(model, ChurnModel) else model.updates)
+    # The churn model also changes without a label (BG/NBD refits), so it counts changes.
+    return int(model.changes if isinstance(model, ChurnModel) else model.updates)
 
 
 def _configs(config: PulseConfig) -> dict[str, Any]:
@@ -95,20 +96,25 @@ def restore_suite(config: PulseConfig, blobs: Mapping[str, bytes]) -> tuple[Suit
     Returns the suite and one message per rejected checkpoint (what it was and why).
     """
     suite = build_suite(config)
+    spare = build_suite(config).members()  # restored into, so a failure leaves nothing half-set
     errors: list[str] = []
     restored: dict[str, Any] = {}
-    for name, model in suite.members().items():
+    for name, model in spare.items():
         blob = blobs.get(name)
         if blob is None:
             continue
         try:
-            restored[name] = load(blob, kind=model.kind, config=model.config.to_dict())
+            model.restore(load(blob, kind=model.kind, config=model.config.to_dict()))
         except CheckpointError as exc:
             errors.append(f"{name}: {exc}")
+            continue
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+            # A checker missed something: still a rejected checkpoint, never a crash loop.
+            errors.append(f"{name}: checkpoint does not fit this model ({exc!r:.200})")
+            continue
+        restored[name] = model
     suite.churn = restored.get("churn", suite.churn)
     suite.clusters = restored.get("clusters", suite.clusters)
     suite.recommender = restored.get("recommendations", suite.recommender)
-    suite._saved = {
-        name: _step(model) for name, model in suite.members().items() if name in restored
-    }
+    suite._saved = {name: _step(model) for name, model in restored.items()}
     return suite, errors
