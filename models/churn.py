@@ -139,9 +139,9 @@ class ChurnModel:
 
     def learn_one(self, x: Features, y: bool) -> None:
         """The regression alone learns one label (River's verb)."""
-        if self.labels and self._drift.update(abs(float(y) - self._regression.predict(x))):
+        before = self._regression.learn(x, bool(y))
+        if self.labels and self._drift.update(abs(float(y) - before)):
             self.drifts += 1
-        self._regression.learn(x, bool(y))
         self.labels += 1
         self.changes += 1
 

@@ -9,8 +9,8 @@ costs one loop instead of three dict copies.
 
 >>> model = StandardisedLogit(learning_rate=0.05, intercept_learning_rate=0.2, l2=0.0)
 >>> for _ in range(300):
-...     model.learn({"days": 80.0}, True)
-...     model.learn({"days": 2.0}, False)
+...     _ = model.learn({"days": 80.0}, True)
+...     _ = model.learn({"days": 2.0}, False)
 >>> model.predict({"days": 85.0}) > 0.8, model.predict({"days": 1.0}) < 0.2
 (True, True)
 >>> restored = StandardisedLogit(0.05, 0.2, 0.0)
@@ -71,28 +71,36 @@ class StandardisedLogit:
             z += weights.get(name, 0.0) * value
         return sigmoid(z)
 
-    def learn(self, x: Mapping[str, float], y: bool) -> None:
+    def learn(self, x: Mapping[str, float], y: bool) -> float:
+        """One label; returns the prediction made just before it (for drift detection)."""
         moments = self.moments
-        for name, value in x.items():
-            c = compress(value)
+        weights = self.weights
+        compressed = [(name, compress(value)) for name, value in x.items()]
+        z_before = self.intercept
+        for name, c in compressed:
             m = moments.get(name)
             if m is None:
                 m = moments[name] = [0.0, 0.0, 0.0]
+            elif m[2]:
+                z_before += weights.get(name, 0.0) * (c - m[1]) / math.sqrt(m[2])
             m[0] += 1.0
             old_mean = m[1]
             m[1] += (c - old_mean) / m[0]
             m[2] += ((c - old_mean) * (c - m[1]) - m[2]) / m[0]
-        scaled = self.scaled(x)
-        weights = self.weights
+        scaled = [
+            (name, (c - m[1]) / math.sqrt(m[2]) if (m := moments[name])[2] else 0.0)
+            for name, c in compressed
+        ]
         z = self.intercept
-        for name, value in scaled.items():
+        for name, value in scaled:
             z += weights.get(name, 0.0) * value
         error = min(max(sigmoid(z) - float(y), -GRADIENT_CLIP), GRADIENT_CLIP)
         step, l2 = self.learning_rate, self.l2
-        for name, value in scaled.items():
+        for name, value in scaled:
             w = weights.get(name, 0.0)
             weights[name] = w - step * (error * value + l2 * w)
         self.intercept -= self.intercept_learning_rate * error
+        return sigmoid(z_before)
 
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         """Each feature's term in the log-odds: weight × standardised value."""
