@@ -294,7 +294,7 @@ def _decode_line_item(item: object, index: int) -> LineItem:
             type(item_id) is str
             and 0 < len(item_id) <= MAX_ID_LENGTH
             and (category is None or (type(category) is str and len(category) <= MAX_ID_LENGTH))
-            and type(price) in (int, float)
+            and (type(price) is float or type(price) is int)
             and 0 <= price <= 1e12  # NaN fails both comparisons, inf the second
             and type(quantity) is int
             and 1 <= quantity <= 1_000_000
