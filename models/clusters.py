@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, cast
@@ -28,9 +29,13 @@ class ClusterConfig:
     k: int = 6
     halflife: float = 0.05  # share of the way a centre moves towards each point
     seed: int = 7
+    # (feature, level in input units): a cluster whose centre reaches a level is named
+    # `high_<feature>` after the one it exceeds most (see `name_centre`).
+    thresholds: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Lists, as the config reads back from a checkpoint's JSON header.
+        return {**asdict(self), "thresholds": [list(pair) for pair in self.thresholds]}
 
 
 RENAME_EVERY = 200  # updates between refreshes of the cluster labels
@@ -117,15 +122,30 @@ class ClusterModel:
         return best
 
     def label(self, cluster: int) -> str:
-        """A persona label for a cluster from its centroid, the same in every partition.
+        """A persona label for a cluster from its centre, the same in every partition.
 
         Indices differ between models (each partition learns its own), so labels name
-        what sets the centroid apart: `high_<feature>`, else `average` or `low_activity`.
-        They are refreshed every 200 updates, so they change only as centroids settle.
+        behaviour in absolute terms (`name_centre`). They are refreshed every 200 updates,
+        so they change only as centroids settle.
         """
         if self.updates % RENAME_EVERY == 1 or cluster not in self._labels:
-            self._labels = {index: _slug(centre) for index, centre in self.centroids().items()}
+            self._labels = {
+                index: name_centre(self.centre_values(index), self.config.thresholds)
+                for index in self._kmeans.centers
+            }
         return self._labels[cluster]
+
+    def centre_values(self, cluster: int) -> dict[str, float]:
+        """A cluster's centre in input units (the scaler's standardisation undone).
+
+        A feature that never varied is at its mean, whatever the random start of the centre.
+        """
+        scaler, centre = self._scaler, self._kmeans.centers[cluster]
+        values = {}
+        for name, mean in scaler.means.items():
+            spread = math.sqrt(scaler.vars.get(name, 0.0))
+            values[name] = mean + centre.get(name, 0.0) * spread if spread else mean
+        return values
 
     def centroids(self) -> dict[int, dict[str, float]]:
         """Cluster centres in standard deviations from the mean of each feature."""
@@ -145,13 +165,24 @@ class ClusterModel:
         return names
 
 
-def _slug(centre: Mapping[str, float]) -> str:
-    if not centre:
+def name_centre(centre: Mapping[str, float], thresholds: tuple[tuple[str, float], ...]) -> str:
+    """`high_<feature>` for the level the centre exceeds most (by ratio); else `average`,
+    or `low_activity` when every feature is below a quarter of its level.
+
+    >>> levels = (("views", 30.0), ("discount_share", 0.3))
+    >>> name_centre({"views": 45.0, "discount_share": 0.1}, levels)
+    'high_views'
+    >>> name_centre({"views": 12.0, "discount_share": 0.0}, levels)
+    'average'
+    >>> name_centre({"views": 2.0, "discount_share": 0.0}, levels)
+    'low_activity'
+    """
+    if not thresholds:
         return "average"
-    name, z = max(centre.items(), key=lambda kv: (kv[1], kv[0]))
-    if z >= 0.5:
+    ratio, name = max((centre.get(feature, 0.0) / level, feature) for feature, level in thresholds)
+    if ratio >= 1.0:
         return f"high_{name}"
-    return "low_activity" if z < 0 else "average"
+    return "low_activity" if ratio < 0.25 else "average"
 
 
 def _index(key: str, k: int) -> int:

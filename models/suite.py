@@ -27,6 +27,7 @@ from models.clusters import ClusterConfig, ClusterModel
 from models.cooccurrence import CoOccurrence, CoOccurrenceConfig
 from streams.core.config import PulseConfig
 from streams.core.model_api import SuiteFactory
+from streams.core.personas import levels_in_model_units
 
 
 @dataclass
@@ -64,7 +65,11 @@ def _configs(config: PulseConfig) -> dict[str, Any]:
     settings = config.models
     return {
         "churn": ChurnConfig() if settings.churn.enabled else None,
-        "clusters": ClusterConfig(k=settings.clusters.k) if settings.clusters.enabled else None,
+        "clusters": (
+            ClusterConfig(k=settings.clusters.k, thresholds=levels_in_model_units())
+            if settings.clusters.enabled
+            else None
+        ),
         "recommendations": (
             CoOccurrenceConfig(
                 max_items=settings.recommendations.max_items,

@@ -7,7 +7,7 @@ Every problem names the file, the line, the campaign and the field, with a fix.
 ...     "name": "welcome", "trigger": {"segment": {"dimension": "lifecycle", "to": "new"}},
 ...     "channels": ["email"], "template": "welcome_v1"}]})
 >>> cfg.campaigns[0].trigger, cfg.campaigns[0].variants
-(Trigger(kind='segment', dimension='lifecycle', to='new', leaving=False, minutes=0, min_searches=0, min_views=0, min_days_inactive=0), (Variant(name='control', weight=1.0),))
+(Trigger(kind='segment', dimension='lifecycle', to='new', leaving=False, minutes=0, min_searches=0, min_views=0, min_days_inactive=0), (Variant(name='default', weight=1.0),))
 >>> campaigns_section(Reader("pulse.yaml", {}), {"active": [{"name": "x", "trigger": {"event": "cart_left"},
 ...     "channels": ["email"], "template": "t"}]})
 Traceback (most recent call last):
@@ -58,6 +58,14 @@ class Coupon:
     max_percent: float = 30.0
 
 
+# The one variant of a campaign that declares none: not "control", which would read
+# like the holdout group.
+DEFAULT_VARIANT: Final = "default"
+# Who enforces channel consent: Pulse (an opt-in from a `profile` event is needed), or the
+# shop's email/push provider (every channel not explicitly refused is allowed).
+CONSENT_SOURCES: Final = ("pulse", "external")
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     name: str
@@ -69,7 +77,7 @@ class Campaign:
     cooldown_days: float = 7.0
     expiry_hours: float = 24.0
     holdout: float = 0.1
-    variants: tuple[Variant, ...] = (Variant("control", 1.0),)
+    variants: tuple[Variant, ...] = (Variant(DEFAULT_VARIANT, 1.0),)
     coupon: Coupon | None = None
 
 
@@ -84,6 +92,7 @@ class Policy:
     default_timezone: str = "UTC"
     attribution_days: float = 7.0
     stats_every_hours: float = 24.0
+    consent_source: str = "pulse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +124,16 @@ def _policy(reader: Reader, data: object) -> Policy:
             "default_timezone",
             "attribution_days",
             "stats_every_hours",
+            "consent_source",
         ),
     )
+    consent_source = raw.get("consent_source", d.consent_source)
+    if consent_source not in CONSENT_SOURCES:
+        raise reader.fail(
+            (*path, "consent_source"),
+            f"consent_source must be one of {', '.join(CONSENT_SOURCES)}, got {consent_source!r}",
+            "use 'external' when your email/push provider enforces consent, else 'pulse'",
+        )
     caps_path = (*path, "frequency_caps")
     caps = reader.mapping(
         raw.get("frequency_caps"),
@@ -166,6 +183,7 @@ def _policy(reader: Reader, data: object) -> Policy:
         stats_every_hours=float(
             reader.number(raw, path, "stats_every_hours", d.stats_every_hours, 0.1, False)
         ),
+        consent_source=str(consent_source),
     )
 
 
@@ -338,7 +356,7 @@ def _campaign(reader: Reader, data: object, path: Path, seen: set[str]) -> Campa
         cooldown_days=float(reader.number(raw, path, "cooldown_days", 7.0, 0, False)),
         expiry_hours=float(reader.number(raw, path, "expiry_hours", 24.0, 0.01, False)),
         holdout=reader.share(raw, path, "holdout", 0.1, "a share, e.g. 0.1"),
-        variants=tuple(variants) or (Variant("control", 1.0),),
+        variants=tuple(variants) or (Variant(DEFAULT_VARIANT, 1.0),),
         coupon=coupon,
     )
 

@@ -2,8 +2,12 @@
 
 Checked in this order, the first that fails decides:
 
-1. consent — the campaign's channels the user has opted in to (an unsubscribe in a
-   `profile` event takes effect with that event); none left → `no_consent`;
+0. expiry — a decision made after the message's `expires_at` (a deferred message released
+   late, a trigger noticed after a quiet spell) → `expired`;
+1. consent — with `consent_source: pulse` (default), the campaign's channels the user has
+   opted in to in a `profile` event; with `consent_source: external` (the shop's email or
+   push provider enforces consent), every channel the user has not refused. An
+   unsubscribe takes effect with its event; none left → `no_consent`;
 2. campaign holdout — a stable hash of user and campaign below the holdout share →
    `holdout` (the control group the uplift is measured against);
 3. global control group — a stable hash of the user below `global_control` → `global_control`;
@@ -103,12 +107,21 @@ def quiet_until(state: UserState, policy: Policy, now: int) -> int | None:
 def decide(
     campaign: Campaign, state: UserState, policy: Policy, now: int, expires_at: int
 ) -> Decision:
+    if now > expires_at:
+        late = (now - expires_at) / 3_600_000
+        return suppress("expired", f"decided {late:.1f} h after the message's expiry")
     consent = state.features.consent
-    channels = [channel for channel in campaign.channels if consent.get(channel) is True]
-    if not channels:
-        return suppress(
-            "no_consent", f"no consent for {', '.join(campaign.channels)} (or unsubscribed)"
-        )
+    if policy.consent_source == "external":
+        channels = [channel for channel in campaign.channels if consent.get(channel) is not False]
+        if not channels:
+            return suppress("no_consent", f"unsubscribed from {', '.join(campaign.channels)}")
+    else:
+        channels = [channel for channel in campaign.channels if consent.get(channel) is True]
+        if not channels:
+            return suppress(
+                "no_consent",
+                f"no opt-in for {', '.join(campaign.channels)} (consent_source: pulse)",
+            )
     if in_holdout(state.user_id, campaign):
         return suppress("holdout", f"in the {campaign.holdout:.0%} holdout of {campaign.name}")
     if in_global_control(state.user_id, policy):

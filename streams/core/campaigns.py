@@ -58,20 +58,30 @@ class Ledger:
     outcomes: dict[str, int] = field(default_factory=dict)
     clicks: dict[str, int] = field(default_factory=dict)  # campaign -> message clicks
     next_stats: int = 0
+    # Campaigns whose figures moved since their last `campaign_stats`: only those report.
+    changed: set[str] = field(default_factory=set)
     dirty: bool = False
 
     def count(self, campaign: str, outcome: str, reason: str, channel: str) -> None:
         key = f"{campaign}|{outcome}|{reason}|{channel}"
         self.outcomes[key] = self.outcomes.get(key, 0) + 1
-        self.dirty = True
+        self.touch(campaign)
 
     def group(self, campaign: str, variant: str, group: str) -> list[float]:
         key = f"{campaign}|{variant}|{group}"
         row = self.groups.get(key)
         if row is None:
             row = self.groups[key] = [0, 0, 0.0]
-        self.dirty = True
+        self.touch(campaign)
         return row
+
+    def click(self, campaign: str) -> None:
+        self.clicks[campaign] = self.clicks.get(campaign, 0) + 1
+        self.touch(campaign)
+
+    def touch(self, campaign: str) -> None:
+        self.changed.add(campaign)
+        self.dirty = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +89,7 @@ class Ledger:
             "outcomes": self.outcomes,
             "clicks": self.clicks,
             "next_stats": self.next_stats,
+            "changed": sorted(self.changed),
         }
 
     @classmethod
@@ -88,6 +99,7 @@ class Ledger:
             dict(data.get("outcomes", {})),
             dict(data.get("clicks", {})),
             int(data.get("next_stats", 0)),
+            set(data.get("changed", ())),
         )
 
 
@@ -170,10 +182,12 @@ class CampaignEngine:
             if fire is not None and fire[0] <= now:
                 at, marker, desc = fire
                 state.fired[campaign.name] = marker
+                # Decided now: the pattern's moment (`at`) may be long past after a quiet
+                # spell, and then the message has expired.
                 outputs += self._run(
                     state,
                     [Candidate(campaign, f"{campaign.trigger.kind}@{marker}", None, desc, at)],
-                    at,
+                    now,
                 )
         if state.deferred:
             outputs += self._release(state, now)
@@ -207,7 +221,10 @@ class CampaignEngine:
         period = ledger.next_stats
         ledger.next_stats = (now // every + 1) * every
         ledger.dirty = True
-        return all_campaign_stats(ledger, self.campaign_names, partition, period)
+        # Only campaigns whose figures moved: the latest stats of the others still hold.
+        names = [name for name in self.campaign_names if name in ledger.changed]
+        ledger.changed.clear()
+        return all_campaign_stats(ledger, names, partition, period) if names else []
 
     # -- triggers ---------------------------------------------------------------------------
 
@@ -330,10 +347,13 @@ class CampaignEngine:
             if campaign is None:
                 continue  # the campaign was removed from the configuration
             candidate = Candidate(campaign, cause_key, cause_event_id, trigger, ts)
-            decision = decide(campaign, state, self.policy, send_at, expires)
-            if decision.outcome == DEFER:  # quiet hours cannot still hold; be safe
-                decision = suppress("expired", "still in quiet hours at the deferred time")
-            outputs.append(self._emit(state, candidate, decision, send_at))
+            # Decided when event time shows the moment has passed, not at `send_at`: after a
+            # quiet spell (a holiday, a small shop's night) that can be past the expiry.
+            at = max(send_at, now)
+            decision = decide(campaign, state, self.policy, at, expires)
+            if decision.outcome == DEFER:  # quiet hours again: one deferral per message
+                decision = suppress("expired", "in quiet hours again when released")
+            outputs.append(self._emit(state, candidate, decision, at))
         state.deferred = keep
         return outputs
 
@@ -364,8 +384,7 @@ class CampaignEngine:
         if isinstance(event, ClickEvent) and event.action == "campaign_click" and event.message_id:
             for row in state.exposures:
                 if row[4] == event.message_id:
-                    self.ledger.clicks[row[1]] = self.ledger.clicks.get(row[1], 0) + 1
-                    self.ledger.dirty = True
+                    self.ledger.click(row[1])
         if isinstance(event, PurchaseEvent):
             for row in state.exposures:
                 if row[0] <= event.ts <= row[0] + self.attribution:
@@ -403,6 +422,7 @@ class CampaignEngine:
                 "template": campaign.template,
                 "priority": campaign.priority,
                 "expires_at": format_ts(candidate.ts + int(campaign.expiry_hours * HOUR_MS)),
+                "consent": self.policy.consent_source,
                 "content": self._content(state, campaign, now),
             }
         elif decision.outcome == DEFER:

@@ -47,7 +47,11 @@ SCORE_BUCKETS: Final = 10
 MAX_PENDING: Final = 4  # prediction points awaiting their label per user
 # A pending point: [ts, cause, returned (0/1), score, input forecasts, feature values].
 TS, CAUSE, RETURNED, SCORE, INPUTS, VALUES = range(6)
-ONE_OVER_ORDERS: Final = "1/(1+orders)"  # the plainest baseline, reported beside the score
+ONE_OVER_ORDERS: Final = "1/(1+orders)"
+MIN_EFFECT: Final = 0.05  # log-odds: about one point of probability near 0.5
+NOT_REASONS: Final = frozenset(
+    {"consent_email", "consent_sms", "consent_push"}
+)  # the plainest baseline, reported beside the score
 _ORDERS: Final = FEATURES.index("orders")
 
 
@@ -314,9 +318,15 @@ class ChurnTracker:
         if not k or not self.model.labels:
             return []
         effects = self.model.contributions(x)
-        top = sorted(effects.items(), key=lambda item: (-item[1], item[0]))[:k]
+        # Only what a marketer can read as a reason: no "not yet" sentinels (-1), no consent
+        # flags, and no effect too small to move the score (< 0.05 on the log-odds).
+        reasons = [
+            (name, effect)
+            for name, effect in effects.items()
+            if effect >= MIN_EFFECT and x[name] >= 0 and name not in NOT_REASONS
+        ]
+        top = sorted(reasons, key=lambda item: (-item[1], item[0]))[:k]
         return [
             {"feature": name, "value": round(x[name], 4), "effect": round(effect, 4)}
             for name, effect in top
-            if effect > 0
         ]

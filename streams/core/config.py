@@ -54,18 +54,25 @@ class LifecycleConfig:
 class Tier:
     name: str
     minimum: float
+    # RFM tiers only: what a customer needs besides the score (0: no condition). A tier
+    # that rewards sustained value needs repeat orders and tenure; one that rewards
+    # current value needs a recent purchase.
+    min_orders: int = 0
+    min_tenure_days: int = 0
+    max_days_since_purchase: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ValueConfig:
     # RFM tiers by R+F+M score (each 1..5), best first.
     rfm_tiers: tuple[Tier, ...] = (
-        Tier("champions", 13),
-        Tier("loyal", 10),
+        Tier("champions", 13, min_orders=3, min_tenure_days=30, max_days_since_purchase=30),
+        Tier("loyal", 10, min_orders=2, max_days_since_purchase=90),
         Tier("promising", 7),
         Tier("low", 3),
     )
     rfm_hysteresis_points: int = 1
+    rescore_days: int = 7  # event-time days between re-scorings of a quiet customer
     membership_metric: str = "monetary"
     membership_tiers: tuple[Tier, ...] = (
         Tier("platinum", 5000),
@@ -195,8 +202,17 @@ def _lifecycle(reader: Reader, data: object) -> LifecycleConfig:
     return LifecycleConfig(activity=tuple(activity), **days)
 
 
+RFM_CONDITIONS: Final = ("min_orders", "min_tenure_days", "max_days_since_purchase")
+
+
 def _tiers(
-    reader: Reader, data: object, path: Path, key: str, default: tuple[Tier, ...], minimum: float
+    reader: Reader,
+    data: object,
+    path: Path,
+    key: str,
+    default: tuple[Tier, ...],
+    minimum: float,
+    conditions: tuple[str, ...] = (),
 ) -> tuple[Tier, ...]:
     if data is None:
         return default
@@ -209,7 +225,7 @@ def _tiers(
     tiers = []
     for index, item in enumerate(data):
         where = (*path, index)
-        raw = reader.mapping(item, where, ("name", key))
+        raw = reader.mapping(item, where, ("name", key, *conditions))
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise reader.fail(
@@ -219,7 +235,8 @@ def _tiers(
             )
         if key not in raw:
             raise reader.fail(where, f"tier {name!r} has no '{key}'", f"add '{key}: <number>'")
-        tiers.append(Tier(name, reader.number(raw, where, key, 0, minimum, False)))
+        limits = {field: reader.number(raw, where, field, 0, 0, True) for field in conditions}
+        tiers.append(Tier(name, reader.number(raw, where, key, 0, minimum, False), **limits))
     ordered = tuple(sorted(tiers, key=lambda tier: -tier.minimum))
     if len({tier.name for tier in ordered}) != len(ordered):
         raise reader.fail(
@@ -231,13 +248,30 @@ def _tiers(
 def _value(reader: Reader, data: object) -> ValueConfig:
     path: Path = ("value",)
     d = ValueConfig()
-    raw = reader.mapping(data, path, ("rfm_tiers", "rfm_hysteresis_points", "membership"))
-    rfm = _tiers(reader, raw.get("rfm_tiers"), (*path, "rfm_tiers"), "min_score", d.rfm_tiers, 3)
-    if rfm[-1].minimum > 3:
+    raw = reader.mapping(
+        data, path, ("rfm_tiers", "rfm_hysteresis_points", "rescore_days", "membership")
+    )
+    rfm = _tiers(
+        reader,
+        raw.get("rfm_tiers"),
+        (*path, "rfm_tiers"),
+        "min_score",
+        d.rfm_tiers,
+        3,
+        RFM_CONDITIONS,
+    )
+    last = rfm[-1]
+    if (
+        last.minimum > 3
+        or last.min_orders > 1
+        or last.min_tenure_days
+        or last.max_days_since_purchase
+    ):
         raise reader.fail(
             (*path, "rfm_tiers"),
-            "no RFM tier covers the lowest score (3)",
-            "give the last tier 'min_score: 3'",
+            "the last RFM tier must take every customer (the lowest score, no conditions)",
+            "give the last tier 'min_score: 3' and no min_orders, min_tenure_days or "
+            "max_days_since_purchase",
         )
     member_path: Path = (*path, "membership")
     member = reader.mapping(raw.get("membership"), member_path, ("metric", "tiers", "hysteresis"))
@@ -269,6 +303,7 @@ def _value(reader: Reader, data: object) -> ValueConfig:
         rfm_hysteresis_points=reader.number(
             raw, path, "rfm_hysteresis_points", d.rfm_hysteresis_points, 0, True
         ),
+        rescore_days=reader.number(raw, path, "rescore_days", d.rescore_days, 1, True),
         membership_metric=metric,
         membership_tiers=tiers,
         membership_hysteresis=float(hysteresis),

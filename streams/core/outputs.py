@@ -24,6 +24,7 @@ import orjson
 from streams.core.changes import Change
 from streams.core.churn import Scored
 from streams.core.events import SCHEMA_VERSION
+from streams.core.feature_view import VARIABLES
 from streams.core.ids import derive_id
 from streams.core.timefmt import format_ts
 
@@ -69,6 +70,27 @@ def segment_change(change: Change) -> Output:
     return Output(SEGMENT_CHANGES, change.user_id, value)
 
 
+def explain(top_features: list[dict[str, Any]]) -> str:
+    """The top features as a sentence a marketer can read.
+
+    >>> explain([{"feature": "purchase_recency_days", "value": 45.0, "effect": 0.8}])
+    'risk raised most by: days since the last purchase = 45'
+    >>> explain([])
+    ''
+    """
+    if not top_features:
+        return ""
+    parts = []
+    for item in top_features:
+        variable = VARIABLES.get(item["feature"])
+        meaning = variable.description.split(" (")[0] if variable else BASELINE_MEANING
+        parts.append(f"{meaning} = {item['value']:g}")
+    return "risk raised most by: " + "; ".join(parts)
+
+
+BASELINE_MEANING: Final = "BG/NBD's forecast (log-odds)"
+
+
 def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Output:
     """A user's churn risk band changed at a prediction point (an event, or a rescoring
     from the watermark: then `cause_event_id` is null)."""
@@ -84,6 +106,7 @@ def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Out
         "horizon_days": horizon_days,
         "model": CHURN_MODEL_VERSION,
         "top_features": scored.top_features,
+        "reason": explain(scored.top_features),
         "recommended_items": recommended,
         "cause_event_id": scored.event_id,
     }

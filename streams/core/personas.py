@@ -1,9 +1,12 @@
 """Behavioural personas: an online clustering of users, smoothed before a change is emitted.
 
 A user is (re)assigned at most once per event day (on their first event of the day),
-once they have `min_events` events. The clustering model learns from the same assignment. The persona is
-the cluster's label (`high_views`, `high_discount_share`, ...: named from its centroid,
-so the same behaviour has the same name in every partition). A persona change is
+once they have `min_events` events. The clustering model learns from the same assignment.
+The persona is the cluster's label, named from its centre in absolute terms (`LEVELS`):
+`high_<feature>` after the level the centre exceeds most, `average` when none is reached,
+`low_activity` when every feature is under a quarter of its level. So the same behaviour
+has the same name in every partition and every shop, and a behaviour the log never shows
+(no discounts, no searches) never names a persona. A persona change is
 emitted only after the same new cluster wins `switch_after` assignments in a
 row, so a user near a boundary does not flip back and forth.
 """
@@ -33,6 +36,25 @@ FEATURES: Final = (
     "search_no_result_share",
 )
 _COUNTS: Final = frozenset({"views", "carts", "searches", "orders", "sessions", "avg_order_value"})
+# What "high" means, in the feature's own units (lifetime counts, shares, amounts).
+LEVELS: Final = {
+    "views": 30.0,
+    "carts": 5.0,
+    "searches": 10.0,
+    "orders": 5.0,
+    "sessions": 10.0,
+    "avg_order_value": 150.0,
+    "discount_share": 0.3,
+    "cart_abandonment_rate": 0.5,
+    "search_no_result_share": 0.3,
+}
+
+
+def levels_in_model_units() -> tuple[tuple[str, float], ...]:
+    """`LEVELS` as the clustering sees them (counts and amounts through log1p)."""
+    return tuple(
+        (name, math.log1p(level) if name in _COUNTS else level) for name, level in LEVELS.items()
+    )
 
 
 def behaviour(state: UserState, now: int) -> dict[str, float]:

@@ -59,7 +59,7 @@ from streams.core.rule_segments import OUT, evaluate_rules
 from streams.core.state import UserState
 from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts, parse_ts
 from streams.core.timers import DueIndex
-from streams.core.value import PopulationRanks, customer_key, evaluate_value
+from streams.core.value import PopulationRanks, customer_key, evaluate_value, value_due
 
 EXPIRED = "expired"
 ERASED = "erased"
@@ -346,6 +346,18 @@ class PartitionPipeline:
         for change in lifecycle.fire_due(state, min(now, expires - 1), self.config.lifecycle):
             changes.append(change)
             changes.extend(self._evaluate_rules(state, change.ts, None))
+        # Recency moves with event time: the tier is re-scored at each of its due times
+        # (weekly steps, a last purchase too old for the tier) up to `now`, so a long quiet
+        # spell shows as the tier-by-tier fall it was (at most one step per rescore_days).
+        previous = -1
+        while (at := value_due(state, self.config.value)) is not None and previous < at <= now:
+            if at >= expires:
+                break
+            tiers = evaluate_value(state, self.ranks, self.config.value, at, None)
+            changes.extend(tiers)
+            if tiers:
+                changes.extend(self._evaluate_rules(state, at, None))
+            previous = at
         if now >= expires:
             changes.append(self._expire(state, expires))
         return changes, scored
@@ -439,6 +451,9 @@ class PartitionPipeline:
         pending = lifecycle.next_due(state, self.config.lifecycle)
         expires = state.touched + self.ttl
         state.due = min(pending[0], expires) if pending is not None else expires
+        tier_due = value_due(state, self.config.value)
+        if tier_due is not None and tier_due < state.due:
+            state.due = tier_due
         label_due = self.churn.due(state) if self.churn is not None else None
         if label_due is not None and label_due < state.due:
             state.due = label_due

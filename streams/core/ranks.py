@@ -80,9 +80,8 @@ class BucketRanks:
 # Bucketings for the three RFM dimensions.
 FREQUENCY_BUCKETS: Final = 256
 MONETARY_BUCKETS: Final = 600
-RECENCY_BUCKETS: Final = 1 << 15
+RECENCY_BUCKETS: Final = 1 << 16  # days from 1970 to 2149
 _LOG_STEP: Final = math.log(1.04)
-_EPOCH_DAY_2000: Final = 10_957
 
 
 def frequency_bucket(orders: float) -> int:
@@ -95,8 +94,8 @@ def monetary_bucket(amount: float) -> int:
 
 
 def recency_bucket(last_purchase_day: float) -> int:
-    """Days since 2000-01-01: a later last purchase ranks higher (more recent)."""
-    return int(last_purchase_day) - _EPOCH_DAY_2000
+    """Days since 1970-01-01 (any log's history): a later last purchase ranks higher."""
+    return int(last_purchase_day)
 
 
 def quintile(midrank: float) -> int:

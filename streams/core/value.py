@@ -2,9 +2,15 @@
 
 R, F and M are each scored 1..5 by the user's mid-rank among current customers (last
 purchase date, order count, lifetime spend), using :class:`BucketRanks`. Their sum (3..15)
-picks the RFM tier. Membership tiers use fixed spend thresholds. Both have hysteresis: a
-user moves down only when clearly below the tier's threshold, so users near a boundary
-do not flap.
+picks the RFM tier, among the tiers whose conditions the customer meets (repeat orders,
+tenure, a recent purchase: see `Tier`). Membership tiers use fixed spend thresholds. Both
+have hysteresis on the score: a user moves down only when clearly below the tier's
+threshold, so users near a boundary do not flap.
+
+Tiers move with event time, not only at the customer's own purchases (when R is always
+high): a customer is re-scored every `rescore_days` of event time, and exactly when their
+last purchase grows too old for their tier (`value_due`), so a champion who stops buying
+falls tier by tier while others buy.
 
 >>> from streams.core.config import Tier
 >>> tiers = (Tier("gold", 1000), Tier("silver", 250), Tier("bronze", 0))
@@ -106,6 +112,46 @@ def tier_with_hysteresis(
     return plain if value < floor(held) else current
 
 
+def unmet(tier: Tier, features: UserFeatures, now: int) -> str | None:
+    """Why a customer cannot hold `tier` at `now`, or None when they can.
+
+    >>> f = UserFeatures(orders=1, first_purchase=0, last_purchase=0)
+    >>> unmet(Tier("champions", 13, min_orders=3), f, 0)
+    'champions needs 3 orders (has 1)'
+    >>> unmet(Tier("loyal", 10, max_days_since_purchase=30), f, 31 * MS_PER_DAY + 1)
+    'loyal needs a purchase in the last 30 days (last 31 days ago)'
+    """
+    if features.orders < tier.min_orders:
+        return f"{tier.name} needs {tier.min_orders} orders (has {features.orders})"
+    tenure = (now - features.first_purchase) / MS_PER_DAY
+    if tenure < tier.min_tenure_days:
+        return (
+            f"{tier.name} needs {tier.min_tenure_days} days since the first order "
+            f"(has {int(tenure)})"
+        )
+    quiet = (now - features.last_purchase) / MS_PER_DAY
+    if tier.max_days_since_purchase and quiet > tier.max_days_since_purchase:
+        return (
+            f"{tier.name} needs a purchase in the last {tier.max_days_since_purchase} days "
+            f"(last {int(quiet)} days ago)"
+        )
+    return None
+
+
+def value_due(state: UserState, cfg: ValueConfig) -> int | None:
+    """When a quiet customer's tier is next re-scored (None: not a customer)."""
+    features = state.features
+    if not features.orders or state.value_checked_day < 0:
+        return None
+    due = (state.value_checked_day + cfg.rescore_days) * MS_PER_DAY
+    held = next((tier for tier in cfg.rfm_tiers if tier.name == state.value_tier), None)
+    if held is not None and held.max_days_since_purchase:
+        # The first millisecond at which the last purchase is too old for the tier.
+        too_old = features.last_purchase + held.max_days_since_purchase * MS_PER_DAY + 1
+        due = min(due, max(too_old, state.value_checked_day * MS_PER_DAY + 1))
+    return due
+
+
 def evaluate_value(
     state: UserState, ranks: PopulationRanks, cfg: ValueConfig, now: int, cause: str | None
 ) -> list[Change]:
@@ -121,14 +167,20 @@ def evaluate_value(
     state.rfm = ranks.scores(key)
     score = sum(state.rfm)
     margin = cfg.rfm_hysteresis_points
+    blocked = {tier.name: unmet(tier, state.features, now) for tier in cfg.rfm_tiers}
+    eligible = tuple(tier for tier in cfg.rfm_tiers if blocked[tier.name] is None)
     tier = tier_with_hysteresis(
-        score, state.value_tier, cfg.rfm_tiers, lambda held: held.minimum - margin
+        score, state.value_tier, eligible, lambda held: held.minimum - margin
     )
     if tier != state.value_tier:
         r, f, m = state.rfm
-        changes.append(
-            _change(state, VALUE_DIMENSION, tier, f"rfm score {score} (r{r} f{f} m{m})", now, cause)
-        )
+        reason = f"rfm score {score} (r{r} f{f} m{m})"
+        # Say which condition kept the customer out of (or took them out of) a better tier.
+        by_score = next(t.name for t in cfg.rfm_tiers if score >= t.minimum)
+        why_not = blocked.get(state.value_tier) or (None if by_score == tier else blocked[by_score])
+        if why_not:
+            reason += f"; {why_not}"
+        changes.append(_change(state, VALUE_DIMENSION, tier, reason, now, cause))
         state.value_tier = tier
     metric = VARIABLES[cfg.membership_metric].compute(state, now)
     assert isinstance(metric, int | float)

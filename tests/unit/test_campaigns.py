@@ -208,7 +208,8 @@ def test_quiet_hours_defer_then_send_and_an_unsubscribe_in_between_wins() -> Non
         ("message_deferred", "welcome", "quiet_hours"),
         ("campaign_message", "welcome", ""),
     ]
-    assert sent[0]["send_at"] == sent[1]["ts"] == "2026-01-02T08:00:00.000Z"
+    assert sent[0]["send_at"] == "2026-01-02T08:00:00.000Z"
+    assert sent[1]["ts"] == "2026-01-02T09:00:00.000Z"  # when event time showed 08:00 passed
     stopped = feed(
         pipeline(campaigns, **quiet),
         [
@@ -240,7 +241,9 @@ def test_every_candidate_is_an_event_even_without_consent_and_caps_hold() -> Non
     for d in range(4):
         for user in ("a", "n"):
             events.append(click(user, NOON + d * 26 * HOUR))
-    events.append(click("z", NOON + 5 * DAY))
+        # Someone else's visit moves event time on while the message is fresh (a decision
+        # only made at the next visit, 26 h later, would be past the 24 h expiry).
+        events.append(click("z", NOON + d * 26 * HOUR + 15 * MINUTE))
     out = feed(p, events)
     by_user = {u: kinds([v for v in out if v["user_id"] == u]) for u in ("a", "n")}
     assert by_user["n"] == [("message_suppressed", "browse", "no_consent")] * 4
@@ -261,8 +264,8 @@ def test_holdout_users_are_counted_and_converted_but_never_messaged() -> None:
     messaged = {v["user_id"] for v in out if v["type"] == "campaign_message"}
     assert held and messaged and not held & messaged and len(held | messaged) == 40
     groups = p.partitions[0].ledger.groups
-    assert groups["browse|control|holdout"][:2] == [len(held), len(held)]
-    assert groups["browse|control|treatment"][:2] == [len(messaged), len(messaged)]
+    assert groups["browse|default|holdout"][:2] == [len(held), len(held)]
+    assert groups["browse|default|treatment"][:2] == [len(messaged), len(messaged)]
 
 
 def test_erasure_removes_state_and_pending_messages_and_confirms() -> None:
@@ -358,3 +361,73 @@ def test_nothing_stays_due_behind_the_watermark_on_a_simulated_log() -> None:
     for partition in p.partitions:
         for state in partition.store.values():
             assert state.due > partition.watermark, (state.user_id, state.due, partition.watermark)
+
+
+def test_a_deferred_message_released_after_a_quiet_spell_past_its_expiry_is_not_sent() -> None:
+    campaigns = [
+        camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}}, expiry_hours=12)
+    ]
+    night = T0 + 23 * HOUR  # deferred to 08:00, expires at 11:00
+    quiet = {"quiet_hours": {"start": 21, "end": 8}}
+    out = feed(
+        pipeline(campaigns, **quiet),
+        [signup("a", night), click("a", night + MINUTE), profile("z", T0 + DAY + 14 * HOUR)],
+    )
+    assert kinds(out) == [
+        ("message_deferred", "welcome", "quiet_hours"),
+        ("message_suppressed", "welcome", "expired"),
+    ]
+    assert "after the message's expiry" in out[1]["detail"]
+
+
+def test_with_consent_managed_by_the_provider_only_a_refusal_stops_a_message() -> None:
+    campaigns = [camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})]
+    p = pipeline(campaigns, consent_source="external")
+    out = feed(
+        p,
+        [
+            click("a", NOON),  # no profile event at all
+            profile("b", NOON, consent={"email": False, "push": False}),
+            click("b", NOON + MINUTE),
+        ],
+    )
+    assert kinds(out) == [
+        ("campaign_message", "welcome", ""),
+        ("message_suppressed", "welcome", "no_consent"),
+    ]
+    assert out[0]["consent"] == "external" and out[0]["variant"] == "default"
+    assert out[1]["detail"] == "unsubscribed from email, push"
+    default = feed(pipeline(campaigns), [click("a", NOON)])
+    assert kinds(default) == [("message_suppressed", "welcome", "no_consent")]
+    assert "consent_source: pulse" in default[0]["detail"]
+
+
+def test_a_vip_campaign_never_reaches_a_one_order_customer_by_default() -> None:
+    vip = camp("vip", {"segment": {"dimension": "value_tier", "to": "champions"}})
+    events = [signup(f"c{k}", NOON + k) for k in range(10)] + [signup("big", NOON + 10)]
+    events += [purchase(f"c{k}", NOON + HOUR + k, total=20.0) for k in range(10)]
+    events += [purchase("big", NOON + 2 * HOUR, total=20_000.0)]
+    events += [click("big", NOON + d * DAY) for d in range(1, 60)]
+    assert [v for v in feed(pipeline([vip]), events) if v["user_id"] == "big"] == []
+
+
+def test_campaign_stats_come_once_a_day_and_only_for_campaigns_whose_figures_moved() -> None:
+    p = pipeline(
+        [
+            camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}}),
+            camp("never", {"segment": {"dimension": "lifecycle", "to": "churned"}}),
+        ]
+    )
+    out: list[dict[str, Any]] = []
+    events = [signup("a", NOON), click("a", NOON + MINUTE)]
+    events += [click("z", NOON + d * DAY) for d in range(1, 10)]
+    for event in events:
+        out += [o.value for o in p.process(raw(event), {})]
+    stats = [v for v in out if v["type"] == "campaign_stats"]
+    # a's message on day 1, z's (no consent) on day 2; then nothing moves for a week.
+    assert [(v["campaign"], v["ts"][:10]) for v in stats] == [
+        ("welcome", "2026-01-02"),
+        ("welcome", "2026-01-03"),
+    ]
+    assert stats[0]["outcomes"] == {"sent:email": 1}
+    assert stats[1]["outcomes"] == {"sent:email": 1, "suppressed:no_consent": 1}

@@ -222,3 +222,28 @@ def test_replay_is_byte_identical_across_processes_with_different_string_hashing
         assert first, name
         assert first == (outs[1] / name).read_bytes(), name
     assert b'"dimension":"persona"' in (outs[0] / "segment-changes.jsonl").read_bytes()
+
+
+@dataclass
+class ExplainingChurn(FakeChurn):
+    """Effects on sentinels, consent flags and negligible terms, beside real reasons."""
+
+    def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
+        return {
+            "ipt_days": 2.0,  # -1 for a one-order customer: "no gap yet" is not a reason
+            "consent_email": 1.5,
+            "views": 0.01,  # negligible
+            "purchase_recency_days": 0.9,
+            "orders": 0.4,
+        }
+
+
+def test_churn_reasons_leave_out_sentinels_consent_and_negligible_effects() -> None:
+    model = ExplainingChurn(answers=[0.9], labels=1)
+    risk = next(
+        o for o in feed(pipeline_with(model), [purchase("a", T0)]) if o["type"] == "churn_risk"
+    )
+    assert [f["feature"] for f in risk["top_features"]] == ["purchase_recency_days", "orders"]
+    assert risk["reason"] == (
+        "risk raised most by: days since the last purchase = 0; purchases = 1"
+    )
