@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from streams.config_loader import default_config_path, load_config
+from streams.core.campaign_config import Policy
+from streams.core.config import ValueConfig
 from streams.core.errors import ConfigError
 
 
@@ -19,6 +21,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_shipped_config_is_valid() -> None:
     config = load_config(default_config_path())
     assert config.segments and config.stream.partitions >= 1
+
+
+def test_the_shipped_value_tiers_and_policy_are_the_documented_defaults() -> None:
+    """The YAML a user copies and the code's defaults must not drift apart."""
+    config = load_config(default_config_path())
+    assert config.value == ValueConfig()
+    assert config.campaigns.policy.consent_source == Policy().consent_source
 
 
 def test_a_rule_with_an_unknown_variable_names_file_line_segment_and_suggestion(
@@ -57,6 +66,13 @@ def test_a_rule_with_an_unknown_variable_names_file_line_segment_and_suggestion(
         ("stream:\n  partitions: 0\n", 2, ">= 1"),
         ("value:\n  membership:\n    metric: top_category\n", 3, "not a numeric feature"),
         ("value:\n  rfm_tiers:\n    - {name: top, min_score: 12}\n", 2, "lowest score"),
+        (
+            "value:\n  rfm_tiers:\n    - {name: top, min_score: 3, min_orders: 2}\n",
+            2,
+            "no conditions",
+        ),
+        ("value:\n  rfm_tiers:\n    - {name: top, min_score: 3, min_order: 2}\n", 3, "min_orders"),
+        ("campaigns:\n  policy:\n    consent_source: esp\n", 3, "external"),
         ("version: 2\n", 1, "not supported"),
         ("stream:\n  partitions: 4\n  partitions: 8\n", 3, "appears twice"),
         ("stream: [\n", 2, "not valid YAML"),
