@@ -159,14 +159,19 @@ class WorkerCollector(Collector):
         for name, doc, value in (
             (
                 "pulse_churn_drift_detections",
-                "ADWIN drift detections on the error stream",
+                "Page-Hinkley drift detections on the churn model's error stream",
                 churn.drifts,
             ),
             ("pulse_churn_band_changes", "churn_risk band changes emitted", churn.band_changes),
             (
                 "pulse_model_checkpoints_rejected",
-                "Saved model checkpoints refused at restore (incompatible header)",
+                "Saved model checkpoints refused at restore (incompatible or damaged)",
                 self.runtime.rejected_checkpoints,
+            ),
+            (
+                "pulse_restore_records_rejected",
+                "Saved user states, ledgers or progress records refused at restore (damaged)",
+                self.runtime.rejected_records,
             ),
         ):
             yield CounterMetricFamily(name, doc, value=value)

@@ -94,12 +94,34 @@ class Ledger:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ledger:
+        """A saved ledger, checked: ValueError names what is wrong (the worker then starts
+        the figures afresh rather than fail on every record)."""
+        groups = data.get("groups", {})
+        outcomes = data.get("outcomes", {})
+        clicks = data.get("clicks", {})
+        changed = data.get("changed", [])
+        next_stats = data.get("next_stats", 0)
+        rows_ok = isinstance(groups, dict) and all(
+            isinstance(row, list)
+            and len(row) == 3
+            and all(type(v) in (int, float) for v in row)
+            and key.count("|") == 2
+            for key, row in groups.items()
+        )
+        counts_ok = all(
+            isinstance(table, dict) and all(type(v) is int for v in table.values())
+            for table in (outcomes, clicks)
+        ) and all(key.count("|") == 3 for key in outcomes)
+        if not rows_ok or not counts_ok or type(next_stats) is not int:
+            raise ValueError("saved campaign ledger does not have the ledger's shape")
+        if not isinstance(changed, list) or not all(isinstance(n, str) for n in changed):
+            raise ValueError("saved campaign ledger lists changed campaigns wrongly")
         return cls(
-            {key: list(row) for key, row in data.get("groups", {}).items()},
-            dict(data.get("outcomes", {})),
-            dict(data.get("clicks", {})),
-            int(data.get("next_stats", 0)),
-            set(data.get("changed", ())),
+            {key: list(row) for key, row in groups.items()},
+            dict(outcomes),
+            dict(clicks),
+            next_stats,
+            set(changed),
         )
 
 

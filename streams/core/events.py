@@ -17,6 +17,7 @@ streams.core.errors.InvalidEvent: unknown_type: type 'refund' is not one of clic
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -73,6 +74,12 @@ MAX_ITEMS: Final = 10_000
 # 2,000-line order costs about what a 50-line one does; totals always use every line.
 ITEM_WORK_LINES: Final = 50
 MAX_ATTRIBUTES: Final = 32
+MAX_ATTRIBUTE_KEY: Final = 64
+# Control characters (NUL above all) never appear in a user or event id: Pulse's own
+# bookkeeping keys in the state table start with NUL, so no user id can reach them.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+# IANA zone names: "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "UTC".
+_ZONE_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
 # Plausible event times: 1970-01-01 .. 2100-01-01 (UTC) by default, so shops can replay old
 # history; `stream.earliest_event_time` raises the floor. Anything outside is a clock error.
 MIN_TS: Final = 0
@@ -348,13 +355,8 @@ def _decode_profile(data: dict[str, Any], event_id: str, user_id: str, ts: int) 
                 raise InvalidEvent(WRONG_TYPE, f"'consent.{channel}' must be true or false")
             consent[channel] = allowed
     timezone = _optional_id(data, "timezone")
-    if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidEvent(
-                INVALID_VALUE, f"'timezone' {timezone[:64]!r} is not an IANA time zone"
-            ) from None
+    if timezone is not None and not _is_zone(timezone):
+        raise InvalidEvent(INVALID_VALUE, f"'timezone' {timezone[:64]!r} is not an IANA time zone")
     attributes: dict[str, str | int | float | bool | None] = {}
     raw_attributes = data.get("attributes")
     if raw_attributes is not None:
@@ -365,6 +367,12 @@ def _decode_profile(data: dict[str, Any], event_id: str, user_id: str, ts: int) 
         if len(raw_attributes) > MAX_ATTRIBUTES:
             raise InvalidEvent(INVALID_VALUE, f"'attributes' has more than {MAX_ATTRIBUTES} keys")
         for key, value in raw_attributes.items():
+            if len(key) > MAX_ATTRIBUTE_KEY or _CONTROL.search(key):
+                raise InvalidEvent(
+                    INVALID_VALUE,
+                    f"attribute name {key[:32]!r} must be at most {MAX_ATTRIBUTE_KEY} "
+                    "characters with no control characters",
+                )
             if value is not None and not isinstance(value, str | int | float | bool):
                 raise InvalidEvent(WRONG_TYPE, f"'attributes.{str(key)[:32]}' must be a scalar")
             if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
@@ -405,7 +413,25 @@ def _required_id(data: dict[str, Any], field: str) -> str:
         raise InvalidEvent(
             INVALID_VALUE, f"'{field}' must be 1..{MAX_ID_LENGTH} characters, got {len(value)}"
         )
+    if _CONTROL.search(value):
+        raise InvalidEvent(INVALID_VALUE, f"'{field}' must not contain control characters")
     return value
+
+
+def _is_zone(name: str) -> bool:
+    """A name the time-zone database holds. The pattern comes first: ZoneInfo reads files,
+    and "America" (a directory) or 256 characters raise OSError, not a zone error.
+
+    >>> _is_zone("Europe/Paris"), _is_zone("America"), _is_zone("../etc/passwd")
+    (True, False, False)
+    """
+    if len(name) > 64 or not _ZONE_NAME.fullmatch(name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _optional_id(data: dict[str, Any], field: str) -> str | None:

@@ -36,6 +36,7 @@ from streams.core.events import (
     DUPLICATE_EVENT,
     EPOCH_SECONDS_BELOW,
     MAX_TS,
+    PROCESSING_ERROR,
     TOO_LATE,
     AnyEvent,
     ClickEvent,
@@ -511,7 +512,15 @@ class Pipeline:
             output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts)
             self.stats.count_outputs([output])
             return [output]
-        return self.partition_of(event.user_id).process(event, raw, source)
+        try:
+            return self.partition_of(event.user_id).process(event, raw, source)
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the replay: dead letter
+            self.stats.rejected[PROCESSING_ERROR] += 1
+            output = dead_letter(
+                raw, PROCESSING_ERROR, repr(exc)[:500], source, event.user_id, event.ts
+            )
+            self.stats.count_outputs([output])
+            return [output]
 
     def populations(self) -> Counter[tuple[str, str]]:
         total: Counter[tuple[str, str]] = Counter()

@@ -77,13 +77,26 @@ class PartitionRuntime:
     ) -> None:
         users: dict[str, Any] = {}
         partitions = config.stream.partitions
+        # Records read back from the changelog are checked: a damaged one is logged,
+        # counted and skipped (that user starts afresh), never a crash at every start.
+        self.rejected_records: list[str] = []
         for key, value in list(table.data.items()):
-            if not is_user_key(key):
+            if not is_user_key(key) or value is None:
                 continue
-            user_id = key.decode("utf-8") if isinstance(key, bytes) else str(key)
-            if partition_for(user_id, partitions) == partition and value is not None:
-                users[user_id] = decode_state(value)
+            user_id = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+            if partition_for(user_id, partitions) != partition:
+                continue
+            try:
+                state = decode_state(value)
+                if state.user_id != user_id:
+                    raise ValueError(f"holds user {state.user_id[:64]!r}")
+            except Exception as exc:  # noqa: BLE001 - any damage: skip, never crash-loop
+                self._reject_record(partition, f"user state {user_id[:64]!r}: {exc!r:.200}")
+                continue
+            users[user_id] = state
         self.store = TableStore(table, partition, users, send)
+        if self.store.progress_rejected:
+            self._reject_record(partition, self.store.progress_rejected)
         suite, self.rejected_checkpoints = restore_suite(config, model_blobs(table, partition))
         for problem in self.rejected_checkpoints:
             log.error(
@@ -96,7 +109,10 @@ class PartitionRuntime:
         self.pipeline = PartitionPipeline(partition, config, self.store, stats, suite)
         saved_ledger = table.data.get(ledger_key(partition))
         if saved_ledger:
-            self.pipeline.restore_ledger(Ledger.from_dict(orjson.loads(saved_ledger)))
+            try:
+                self.pipeline.restore_ledger(Ledger.from_dict(orjson.loads(saved_ledger)))
+            except Exception as exc:  # noqa: BLE001 - the figures restart, the worker runs
+                self._reject_record(partition, f"campaign ledger: {exc!r:.200}")
         self.store.ledger = self.pipeline.ledger
         self.pipeline.rebuild(self.store.values())
         if self.store.saved_clock is not None:
@@ -104,6 +120,15 @@ class PartitionRuntime:
         self.store.clock = lambda: self.pipeline.clock
         self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
         self.last_offset: dict[str, int] = {}
+
+    def _reject_record(self, partition: int, problem: str) -> None:
+        self.rejected_records.append(problem)
+        log.error(
+            "partition %d: a saved record was damaged and is skipped: %s",
+            partition,
+            problem,
+            extra={"partition": partition},
+        )
 
 
 class WorkerRuntime:
@@ -127,6 +152,7 @@ class WorkerRuntime:
         self.recovery_repairs = 0
         self.recovery_seconds = 0.0
         self.rejected_checkpoints = 0
+        self.rejected_records = 0
         self.stats = Stats()
         self.partitions: dict[int, PartitionRuntime] = {}
         self.rekeyed = 0
@@ -150,6 +176,7 @@ class WorkerRuntime:
             )
             self.recovery_seconds += time.monotonic() - began
             self.rejected_checkpoints += len(runtime.rejected_checkpoints)
+            self.rejected_records += len(runtime.rejected_records)
             clock = runtime.pipeline.clock
             log.info(
                 "partition %d: %d users restored, event time %s, %.2fs",

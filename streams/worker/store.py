@@ -52,6 +52,36 @@ def is_user_key(key: bytes | str) -> bool:
     return not (key.startswith(b"\x00") if isinstance(key, bytes) else key.startswith("\x00"))
 
 
+def read_progress(raw: bytes | None) -> tuple[dict[str, int], int | None, str]:
+    """(offsets by topic, saved clock, problem): a damaged record reads as no progress.
+
+    Without progress, redelivered records are caught by each user's recent event ids.
+
+    >>> read_progress(b'{"offsets": {"clicks": 7}, "clock": 5}')
+    ({'clicks': 7}, 5, '')
+    >>> read_progress(b'{"offsets": {"clicks": "x"}}')[2]
+    'progress record: offsets are not whole numbers'
+    """
+    if not raw:
+        return {}, None, ""
+    try:
+        saved = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}, None, "progress record: not JSON"
+    if not isinstance(saved, dict):
+        return {}, None, "progress record: not an object"
+    offsets = saved.get("offsets", saved)
+    clock = saved.get("clock") if "offsets" in saved else None
+    good_offsets = isinstance(offsets, dict) and all(
+        isinstance(k, str) and type(v) is int for k, v in offsets.items()
+    )
+    if not good_offsets:
+        return {}, None, "progress record: offsets are not whole numbers"
+    if clock is not None and type(clock) is not int:
+        return {}, None, "progress record: clock is not a whole number"
+    return offsets, clock, ""
+
+
 def encode_state(state: UserState) -> bytes:
     return orjson.dumps(state.to_dict())
 
@@ -79,16 +109,14 @@ class TableStore:
         self.writes = 0
         # Last processed offset per input topic, saved with the users it produced: on a
         # restart, records at or below it are redeliveries and are skipped, not re-applied.
-        raw = table.data.get(progress_key(partition))
-        saved = orjson.loads(raw) if raw else {}
         # The record is {"offsets": {topic: offset}, "clock": event time}; older ones were
-        # the offsets alone.
-        self.progress: dict[str, int] = saved.get("offsets", saved)
-        # The partition's event-time clock when the progress was saved. A SIGKILL can
-        # leave some users of the next batch saved (their touched time ahead of this);
-        # restarting from this clock keeps the redelivered records of that batch from
-        # being judged too late.
-        self.saved_clock: int | None = saved.get("clock") if "offsets" in saved else None
+        # the offsets alone. The clock is the partition's event time when the progress was
+        # saved: a SIGKILL can leave some users of the next batch saved (their touched
+        # time ahead of this); restarting from it keeps the redelivered records of that
+        # batch from being judged too late.
+        self.progress, self.saved_clock, self.progress_rejected = read_progress(
+            table.data.get(progress_key(partition))
+        )
         self.clock: Callable[[], int] = lambda: 0
         self._progress_dirty = False
         # The partition's models (see models/suite.py), saved with the users they saw.

@@ -11,9 +11,10 @@ import pytest
 
 from streams.config_loader import load_config
 from streams.core.events import decode_event
+from streams.core.ids import partition_for
 from streams.core.pipeline import Stats
 from streams.worker.runtime import PartitionRuntime
-from streams.worker.store import encode_state, is_user_key, model_key, progress_key
+from streams.worker.store import encode_state, is_user_key, ledger_key, model_key, progress_key
 from tests.helpers import T0, purchase, raw
 
 
@@ -116,3 +117,36 @@ def test_a_torn_batch_is_not_applied_twice_to_the_users_it_saved() -> None:
         again.process(part, pending(event, offset))
     assert again.partitions[part].store.users["u5"].features.orders == 3  # not 6
     assert again.redelivered == 3
+
+
+def test_damaged_saved_records_are_skipped_with_an_error_never_a_crash_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table, sent = FakeTable(), []
+    first = runtime(table, sent)
+    partitions = first.pipeline.config.stream.partitions
+    mine = [u for u in (f"u{n}" for n in range(100)) if partition_for(u, partitions) == 0][:2]
+    for user in mine:
+        event = purchase(user, T0)
+        first.pipeline.process(decode_event(raw(event)), raw(event), {})
+    first.store.mark_processed("purchases", 1)
+    asyncio.run(first.store.flush())
+    good = runtime(table, [])
+    users = {state.user_id for state in good.store.values()}
+    assert users and good.rejected_records == []
+    damaged = sorted(users)[0]
+    table.data[damaged.encode()] = b'{"user_id": 5, "features": "x"'  # cut short
+    other = next(u for u in (f"x{n}" for n in range(100)) if partition_for(u, partitions) == 0)
+    table.data[other.encode()] = table.data[sorted(users)[-1].encode()]  # another user's
+    table.data[ledger_key(0)] = b'{"groups": {"a": "b"}}'
+    table.data[progress_key(0)] = b'{"offsets": {"purchases": "seven"}}'
+    with caplog.at_level(logging.ERROR, logger="pulse.worker"):
+        restored = runtime(table, [])
+    kinds = " ".join(restored.rejected_records)
+    assert "campaign ledger" in kinds and "progress record" in kinds
+    assert f"user state {damaged!r}" in kinds
+    assert f"user state {other!r}" in kinds
+    assert "damaged and is skipped" in caplog.text
+    later = purchase(damaged, T0 + 1000)  # the partition goes on; that user starts afresh
+    outputs = restored.pipeline.process(decode_event(raw(later)), raw(later), {})
+    assert outputs and restored.store.get(damaged) is not None
