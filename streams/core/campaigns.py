@@ -178,7 +178,7 @@ class CampaignEngine:
             return []  # most events: nothing here can trigger a campaign
         candidates = self._from_changes(changes) if changes else []
         candidates += self._from_band(state, scored)
-        if is_purchase and state.features.orders == 1:
+        if is_purchase and state.features.orders == 1 and not state.returning:
             for campaign in self.first_purchase:
                 candidates.append(
                     Candidate(

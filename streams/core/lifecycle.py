@@ -40,6 +40,8 @@ def on_activity(state: UserState, ts: int, cause: str, cfg: LifecycleConfig) -> 
     previous_activity = state.last_activity
     state.last_activity = max(state.last_activity, ts)
     if not state.lifecycle:
+        if state.returning:
+            return _move(state, REACTIVATED, ts, cause, "returned after their state expired")
         return _move(state, NEW, ts, cause, "first activity")
     if state.lifecycle in (DORMANT, CHURNED):
         days = (ts - previous_activity) // MS_PER_DAY

@@ -57,6 +57,7 @@ from streams.core.personas import DIMENSION as PERSONA
 from streams.core.personas import PersonaTracker
 from streams.core.recommend import RecommendTracker
 from streams.core.rule_segments import OUT, evaluate_rules
+from streams.core.seen import SeenBefore
 from streams.core.state import UserState
 from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts, parse_ts
 from streams.core.timers import DueIndex
@@ -148,6 +149,7 @@ class PartitionPipeline:
         self.due = DueIndex()
         self.ranks = PopulationRanks()
         self.populations: Counter[tuple[str, str]] = Counter()
+        self.seen = SeenBefore()
         self.models = models
         settings = config.models
         self.churn = (
@@ -221,7 +223,7 @@ class PartitionPipeline:
                 )
             ]
         before = self.store.get(event.user_id)
-        state = before if before is not None else UserState(event.user_id)
+        state = before if before is not None else self._fresh(event.user_id)
         if remember(state.recent_ids, event.event_id, event.ts, self.watermark, self.dedup_cap):
             return [
                 self._reject(
@@ -250,7 +252,7 @@ class PartitionPipeline:
         if stored is not None:
             state = stored
         elif before is not None:
-            state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
+            state = self._fresh(event.user_id, state.recent_ids[-1:])
         outputs.extend(self._apply(event, stored, state))
         self.stats.count_outputs(outputs)
         return outputs
@@ -296,7 +298,7 @@ class PartitionPipeline:
         outputs = self._record(caught)
         if state.lifecycle == EXPIRED:
             # The state ran out its TTL: start afresh, remembering only this event's id.
-            state = UserState(event.user_id, recent_ids=state.recent_ids[-1:])
+            state = self._fresh(event.user_id, state.recent_ids[-1:])
         elif overdue:
             outputs.extend(self._churn_outputs(state, rescored))
             if self.campaigns is not None:
@@ -399,7 +401,12 @@ class PartitionPipeline:
         outputs.append(erasure_confirmed(event, state is not None))
         return outputs
 
+    def _fresh(self, user_id: str, recent_ids: list[tuple[int, str]] | None = None) -> UserState:
+        """A new state; `returning` if this partition saw the user before an expiry."""
+        return UserState(user_id, recent_ids=recent_ids or [], returning=user_id in self.seen)
+
     def _expire(self, state: UserState, ts: int) -> Change:
+        self.seen.add(state.user_id)
         self.stats.users_expired += 1
         self.ranks.replace(customer_key(state.features), None)
         for dimension, value in self._memberships(state):

@@ -32,6 +32,9 @@ class UserState:
     touched: int = 0
     due: int = 0
     recent_ids: list[tuple[int, str]] = field(default_factory=list)
+    # Seen by this partition before their earlier state expired (streams/core/seen.py):
+    # not welcomed as new, and their next order is not their "first".
+    returning: bool = False
     # Models: churn prediction points awaiting their final label (streams/core/churn.py:
     # [ts, cause, returned, score, input forecasts, feature values], at most 4), the last
     # qualifying event and the last scoring (rescoring runs from them), the risk band, the
@@ -70,6 +73,7 @@ class UserState:
             "touched": self.touched,
             "due": self.due,
             "recent_ids": [[ts, event_id] for ts, event_id in self.recent_ids],
+            "returning": self.returning,
             "churn_pending": list(self.churn_pending),
             "churn_anchor": self.churn_anchor,
             "churn_scored_at": self.churn_scored_at,
@@ -103,6 +107,7 @@ class UserState:
             touched=data.get("touched", 0),
             due=data.get("due", 0),
             recent_ids=[(int(ts), str(event_id)) for ts, event_id in data.get("recent_ids", [])],
+            returning=bool(data.get("returning", False)),
             churn_pending=_pending_points(data.get("churn_pending", [])),
             churn_anchor=data.get("churn_anchor", 0),
             churn_scored_at=data.get("churn_scored_at", 0),

@@ -27,6 +27,7 @@ from streams.core.ids import partition_for
 from streams.core.merge import SourceMerger
 from streams.core.outputs import Output, dead_letter
 from streams.core.pipeline import PartitionPipeline, Stats, salvage
+from streams.core.seen import SeenBefore
 from streams.core.timefmt import format_ts
 from streams.core.topics import INPUT_TOPICS
 from streams.worker.store import (
@@ -35,6 +36,7 @@ from streams.worker.store import (
     is_user_key,
     ledger_key,
     model_blobs,
+    seen_key,
 )
 
 log = logging.getLogger("pulse.worker")
@@ -114,6 +116,13 @@ class PartitionRuntime:
             except Exception as exc:  # noqa: BLE001 - the figures restart, the worker runs
                 self._reject_record(partition, f"campaign ledger: {exc!r:.200}")
         self.store.ledger = self.pipeline.ledger
+        saved_seen = table.data.get(seen_key(partition))
+        if saved_seen:
+            try:
+                self.pipeline.seen = SeenBefore.from_bytes(saved_seen)
+            except ValueError as exc:
+                self._reject_record(partition, f"seen-before filter: {exc}")
+        self.store.seen = self.pipeline.seen
         self.pipeline.rebuild(self.store.values())
         if self.store.saved_clock is not None:
             self.pipeline.clock = self.store.saved_clock

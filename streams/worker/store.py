@@ -20,6 +20,12 @@ from streams.core.state import UserState
 PROGRESS_PREFIX = b"\x00pulse-progress\x00"
 MODEL_PREFIX = b"\x00pulse-model\x00"
 LEDGER_PREFIX = b"\x00pulse-ledger\x00"
+SEEN_PREFIX = b"\x00pulse-seen\x00"
+
+
+def seen_key(partition: int) -> bytes:
+    """Table key of a partition's seen-before filter (users whose state expired)."""
+    return SEEN_PREFIX + str(partition).encode("ascii")
 
 
 def ledger_key(partition: int) -> bytes:
@@ -122,6 +128,7 @@ class TableStore:
         # The partition's models (see models/suite.py), saved with the users they saw.
         self.models: Any = None
         self.ledger: Any = None  # the partition's campaign Ledger, saved when it changed
+        self.seen: Any = None  # the partition's SeenBefore filter, saved when it changed
 
     def mark_processed(self, topic: str, offset: int) -> None:
         if offset > self.progress.get(topic, -1):
@@ -179,6 +186,11 @@ class TableStore:
             data[key] = value
             await send(key, value, self.partition)
             self.ledger.dirty = False
+        if self.seen is not None and self.seen.changed:
+            key, value = seen_key(self.partition), self.seen.to_bytes()
+            data[key] = value
+            await send(key, value, self.partition)
+            self.seen.changed = False
         if self._progress_dirty:
             # Written after the users, in the same partition: the changelog never holds
             # progress ahead of the state it stands for.

@@ -10,6 +10,7 @@ from models.suite import suite_factory
 from streams.core.config import PulseConfig, build_config
 from streams.core.errors import ConfigError
 from streams.core.pipeline import Pipeline
+from streams.core.timefmt import parse_ts
 from tests.helpers import DAY, HOUR, MINUTE, T0, click, profile, purchase, raw, search
 
 NOON = T0 + 12 * HOUR
@@ -431,3 +432,34 @@ def test_campaign_stats_come_once_a_day_and_only_for_campaigns_whose_figures_mov
     ]
     assert stats[0]["outcomes"] == {"sent:email": 1}
     assert stats[1]["outcomes"] == {"sent:email": 1, "suppressed:no_consent": 1}
+
+
+def test_a_customer_forgotten_by_the_ttl_is_not_welcomed_or_thanked_again() -> None:
+    config = build_config(
+        {
+            "stream": {"partitions": 1, "allowed_lateness_minutes": 0, "state_ttl_days": 30},
+            "models": {"churn": {"horizon_days": 10}},
+            "campaigns": {
+                "policy": {"global_control": 0.0, "quiet_hours": {"start": 0, "end": 0}},
+                "active": [
+                    camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}}),
+                    camp("thanks", {"event": "first_purchase"}, priority=5),
+                ],
+            },
+        },
+        "t.yaml",
+    )
+    p = Pipeline(config, suite_factory(config))
+    events = [signup("a", NOON), purchase("a", NOON + MINUTE)]
+    events += [click("z", NOON + d * DAY) for d in range(1, 60)]  # time moves on: a expires
+    events += [signup("a", NOON + 60 * DAY), purchase("a", NOON + 60 * DAY + MINUTE)]
+    out: list[dict[str, Any]] = []
+    for event in events:
+        out += [o.value for o in p.process(raw(event), {})]
+    mine = [v for v in out if v["user_id"] == "a"]
+    lifecycle = [(v["from"], v["to"]) for v in mine if v.get("dimension") == "lifecycle"]
+    assert lifecycle[-2][1] == "expired" and lifecycle[-1] == (None, "reactivated")
+    decided = [v for v in mine if v.get("campaign") in ("welcome", "thanks")]
+    first_visit = NOON + 2 * MINUTE
+    assert decided and all(parse_ts(v["ts"]) < first_visit for v in decided)
+    assert p.stats.users_expired >= 1

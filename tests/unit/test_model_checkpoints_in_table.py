@@ -14,7 +14,14 @@ from streams.core.events import decode_event
 from streams.core.ids import partition_for
 from streams.core.pipeline import Stats
 from streams.worker.runtime import PartitionRuntime
-from streams.worker.store import encode_state, is_user_key, ledger_key, model_key, progress_key
+from streams.worker.store import (
+    encode_state,
+    is_user_key,
+    ledger_key,
+    model_key,
+    progress_key,
+    seen_key,
+)
 from tests.helpers import T0, purchase, raw
 
 
@@ -150,3 +157,18 @@ def test_damaged_saved_records_are_skipped_with_an_error_never_a_crash_at_start(
     later = purchase(damaged, T0 + 1000)  # the partition goes on; that user starts afresh
     outputs = restored.pipeline.process(decode_event(raw(later)), raw(later), {})
     assert outputs and restored.store.get(damaged) is not None
+
+
+def test_the_seen_before_filter_is_saved_when_it_changes_and_restored() -> None:
+    table, sent = FakeTable(), []
+    first = runtime(table, sent)
+    first.pipeline.seen.add("gone-user")
+    asyncio.run(first.store.flush())
+    assert seen_key(0) in sent
+    sent.clear()
+    asyncio.run(first.store.flush())
+    assert seen_key(0) not in sent  # unchanged: not written again
+    again = runtime(table, [])
+    assert "gone-user" in again.pipeline.seen and "other" not in again.pipeline.seen
+    table.data[seen_key(0)] = b"short"
+    assert "seen-before filter" in " ".join(runtime(table, []).rejected_records)
