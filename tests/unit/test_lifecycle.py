@@ -70,7 +70,7 @@ def test_the_users_own_event_catches_up_missed_changes_with_their_due_times() ->
     assert lifecycle_of(outputs, "alice")[2] == ("active", "dormant", "2026-01-31T00:00:00.000Z")
 
 
-def test_state_expires_after_its_ttl_and_the_user_starts_afresh() -> None:
+def test_state_expires_after_its_ttl_and_the_user_comes_back_as_reactivated() -> None:
     events = [
         click("alice", T0),
         click("bob", T0 + 10 * DAY),
@@ -79,7 +79,7 @@ def test_state_expires_after_its_ttl_and_the_user_starts_afresh() -> None:
     ]
     pipeline, outputs = run(events, state_ttl_days=200)
     alice = [to for _, to, _ in lifecycle_of(outputs, "alice")]
-    assert alice == ["new", "active", "dormant", "churned", "expired", "new"]
+    assert alice == ["new", "active", "dormant", "churned", "expired", "reactivated"]
     assert pipeline.stats.users_expired == 2  # alice, then bob (200 days after his T0+10d)
 
 
