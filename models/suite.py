@@ -45,6 +45,13 @@ class Suite:
         }
         return {name: model for name, model in named.items() if model is not None}
 
+    def dump_all(self) -> dict[str, bytes]:
+        """Checkpoints of every model (a snapshot), changed or not."""
+        return {
+            name: dump(model.to_state(), kind=model.kind, config=model.config.to_dict())
+            for name, model in self.members().items()
+        }
+
     def dump_changed(self) -> dict[str, bytes]:
         """Checkpoints of the models that learned something since the last call."""
         blobs = {}

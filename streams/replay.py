@@ -25,6 +25,7 @@ from streams.core.pipeline import Pipeline
 from streams.core.timefmt import format_ts
 from streams.core.uplift import campaign_table, merge
 from streams.logfile import LogReader
+from streams.snapshot import load_snapshot
 
 SUMMARY_FILE = "summary.json"
 SCORES_FILE = "churn-scores.jsonl"
@@ -65,6 +66,12 @@ class ReplayResult:
             "models": models_summary(self.pipeline),
             "campaigns": campaigns_summary(self.pipeline),
             "users_erased": stats.users_erased,
+            "backfill": {
+                "until": format_ts(self.pipeline.config.stream.backfill_until)
+                if self.pipeline.config.stream.backfill_until
+                else None,
+                "campaign_candidates_skipped": stats.campaigns.backfill_skipped,
+            },
             "watermarks": [
                 format_ts(p.watermark) if p.clock > 0 else None for p in self.pipeline.partitions
             ],
@@ -125,14 +132,18 @@ def replay_to_dir(
     config: PulseConfig,
     progress: Callable[[int, int], None] | None = None,
     all_scores: bool = False,
+    resume: Path | None = None,
 ) -> ReplayResult:
     """Replay `log` in-process; write one JSONL file per output topic and summary.json.
 
-    With `all_scores`, also churn-scores.jsonl: one line per churn prediction point.
+    With `all_scores`, also churn-scores.jsonl: one line per churn prediction point. With
+    `resume`, start from the state a `pulse backfill` saved (streams/snapshot.py).
     """
     log_path, out_path = Path(log), Path(out_dir)
     out_path.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(config, suite_factory(config))
+    if resume is not None:
+        load_snapshot(pipeline, resume)
     source_name = log_path.name
     started = time.perf_counter()
     with ExitStack() as stack:

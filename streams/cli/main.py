@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from streams import __version__
 from streams.cli import (
+    backfill_cmd,
     bench_cmd,
     demo_cmd,
     evaluate_cmd,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.register(commands)
     simulate_cmd.register(commands)
     replay_cmd.register(commands)
+    backfill_cmd.register(commands)
     worker_cmd.register(commands)
     tail_cmd.register(commands)
     topics_cmd.register(commands)

@@ -7,9 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from streams.cli.backfill_cmd import add_backfill_until, with_backfill
 from streams.cli.render import byte_progress, console, fail, summary_tables
 from streams.config_loader import load_config
 from streams.replay import replay_to_dir
+from streams.snapshot import SnapshotError
 
 
 def register(commands: Any) -> None:
@@ -47,6 +49,13 @@ def register(commands: Any) -> None:
         action="store_true",
         help="also write churn-scores.jsonl: one line per churn prediction point",
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="resume from the state a `pulse backfill` saved (its state.jsonl.gz)",
+    )
+    add_backfill_until(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar or tables")
     parser.set_defaults(run=run)
 
@@ -62,11 +71,28 @@ def run(args: argparse.Namespace) -> int:
             f"log file {args.log} does not exist",
             "make one with: pulse simulate --out sim.jsonl.gz",
         )
-    config = load_config(args.config)
+    if args.state is not None and not args.state.is_file():
+        return fail(
+            f"state file {args.state} does not exist",
+            "make one with: pulse backfill HISTORY.jsonl.gz --out state/ (then --state "
+            "state/state.jsonl.gz)",
+        )
+    try:
+        config = with_backfill(load_config(args.config), args.backfill_until)
+    except ValueError:
+        return fail(
+            f"--backfill-until {args.backfill_until!r} is not a time",
+            "e.g. --backfill-until 2024-01-01T00:00:00Z",
+        )
     if args.broker:
         return produce(args, config)
-    with byte_progress(f"replaying {args.log.name}", enabled=not args.quiet) as update:
-        result = replay_to_dir(args.log, args.out, config, update, args.all_scores)
+    try:
+        with byte_progress(f"replaying {args.log.name}", enabled=not args.quiet) as update:
+            result = replay_to_dir(
+                args.log, args.out, config, update, args.all_scores, resume=args.state
+            )
+    except SnapshotError as exc:
+        return fail(str(exc), "resume with the --config the backfill used, or backfill again")
     if not args.quiet:
         for table in summary_tables(result.summary()):
             console.print(table)

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from streams.cli.backfill_cmd import add_backfill_until, with_backfill
 from streams.cli.render import console, fail
 from streams.config_loader import load_config
 from streams.core.config import PulseConfig
@@ -41,6 +42,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--app-id", default=None, help="consumer group id (default: pulse)")
     parser.add_argument("--metrics-port", type=int, default=None)
     parser.add_argument("--log-level", default=None, help="debug, info, warning (default)")
+    add_backfill_until(parser)
     parser.set_defaults(run=run)
 
 
@@ -95,7 +97,13 @@ def connect(
 def run(args: argparse.Namespace) -> int:
     from streams.worker.app import run_worker
 
-    config = load_config(settings_from(args).config)
+    try:
+        config = with_backfill(load_config(settings_from(args).config), args.backfill_until)
+    except ValueError:
+        return fail(
+            f"--backfill-until {args.backfill_until!r} is not a time",
+            "e.g. --backfill-until 2024-01-01T00:00:00Z",
+        )
     with ExitStack() as stack:
         settings = connect(settings_from(args), config, stack)
         if isinstance(settings, int):

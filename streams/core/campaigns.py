@@ -132,6 +132,7 @@ class CampaignCounters:
     outcomes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     conversions: Counter[tuple[str, str]] = field(default_factory=Counter)
     revenue: defaultdict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    backfill_skipped: int = 0  # candidates from history being backfilled: not decided
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ class CampaignEngine:
         self.timed = [c for c in config.campaigns if c.trigger.kind in TIMED]
         self.tier_names: tuple[str, ...] = ()
         self.campaign_names = [c.name for c in config.campaigns]
+        self.backfill_until = 0  # set by the pipeline from stream.backfill_until
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -323,6 +325,12 @@ class CampaignEngine:
     # -- decisions --------------------------------------------------------------------------
 
     def _run(self, state: UserState, candidates: list[Candidate], now: int) -> list[Output]:
+        if self.backfill_until and candidates:
+            # History being loaded: no campaign decides on it (nothing is sent, suppressed
+            # or assigned), so a shop starts with its customers known, not messaged.
+            current = [c for c in candidates if c.ts >= self.backfill_until]
+            self.counters.backfill_skipped += len(candidates) - len(current)
+            candidates = current
         if not candidates:
             return []
         decided: list[tuple[Candidate, Decision]] = []

@@ -39,6 +39,10 @@ class StreamConfig:
     state_ttl_days: int = 400
     earliest_event_time: int = 0  # epoch ms; older events are dead-lettered (absurd_timestamp)
     max_future_days: int = 3650  # events further ahead of their partition's clock, likewise
+    # History before this event time (epoch ms; 0: none) is backfill: it builds state and
+    # models, its segment and churn outputs carry `backfill: true`, and no campaign
+    # decides on it (no message, suppression or assignment).
+    backfill_until: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +163,7 @@ def _stream(reader: Reader, data: object) -> StreamConfig:
             reader, raw, path, "earliest_event_time", "1970-01-01T00:00:00Z"
         ),
         max_future_days=reader.number(raw, path, "max_future_days", d.max_future_days, 1, True),
+        backfill_until=_instant(reader, raw, path, "backfill_until", "1970-01-01T00:00:00Z"),
     )
 
 

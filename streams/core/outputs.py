@@ -53,7 +53,7 @@ def encode(value: dict[str, Any]) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def segment_change(change: Change) -> Output:
+def segment_change(change: Change, backfill: bool = False) -> Output:
     cause = change.cause if change.cause is not None else f"watermark@{change.ts}"
     value = {
         "v": SCHEMA_VERSION,
@@ -67,6 +67,8 @@ def segment_change(change: Change) -> Output:
         "reason": change.reason,
         "cause_event_id": change.cause,
     }
+    if backfill:
+        value["backfill"] = True
     return Output(SEGMENT_CHANGES, change.user_id, value)
 
 
@@ -91,7 +93,9 @@ def explain(top_features: list[dict[str, Any]]) -> str:
 BASELINE_MEANING: Final = "BG/NBD's forecast (log-odds)"
 
 
-def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Output:
+def churn_risk(
+    scored: Scored, horizon_days: int, recommended: list[str], backfill: bool = False
+) -> Output:
     """A user's churn risk band changed at a prediction point (an event, or a rescoring
     from the watermark: then `cause_event_id` is null)."""
     value = {
@@ -110,6 +114,8 @@ def churn_risk(scored: Scored, horizon_days: int, recommended: list[str]) -> Out
         "recommended_items": recommended,
         "cause_event_id": scored.event_id,
     }
+    if backfill:
+        value["backfill"] = True
     return Output(CHURN_RISK, scored.user_id, value)
 
 

@@ -143,6 +143,7 @@ class PartitionPipeline:
         self.clock = NO_CLOCK
         self.lateness = config.stream.allowed_lateness_minutes * MS_PER_MINUTE
         self.max_future = config.stream.max_future_days * MS_PER_DAY
+        self.backfill_until = config.stream.backfill_until
         self.ttl = config.stream.state_ttl_days * MS_PER_DAY
         self.activity = frozenset(config.lifecycle.activity)
         self.dedup_cap = config.stream.dedup_ids_per_user
@@ -184,6 +185,13 @@ class PartitionPipeline:
         )
         if self.campaigns is not None:
             self.campaigns.tier_names = tuple(tier.name for tier in config.value.rfm_tiers)
+            self.campaigns.backfill_until = self.backfill_until
+
+    def resume_backfill(self, until: int) -> None:
+        """History up to `until` was backfilled elsewhere: nothing before it is decided."""
+        self.backfill_until = max(self.backfill_until, until)
+        if self.campaigns is not None:
+            self.campaigns.backfill_until = self.backfill_until
 
     def restore_ledger(self, ledger: Ledger) -> None:
         """Campaign figures saved with this partition's users (worker restart)."""
@@ -374,7 +382,8 @@ class PartitionPipeline:
         if not scored.band_changed:
             return []
         items = self.recommender.recommend(state) if self.recommender is not None else []
-        return [churn_risk(scored, self.churn.settings.horizon_days, items)]
+        backfill = scored.ts < self.backfill_until
+        return [churn_risk(scored, self.churn.settings.horizon_days, items, backfill)]
 
     def _erase(self, event: ProfileEvent) -> list[Output]:
         """A user asked to be forgotten: state, pending messages and exposures all go."""
@@ -478,7 +487,7 @@ class PartitionPipeline:
             if change.new != OUT and change.new != EXPIRED:
                 self.populations[(change.dimension, change.new)] += 1
             self.stats.changes[(change.dimension, change.old, change.new)] += 1
-            outputs.append(segment_change(change))
+            outputs.append(segment_change(change, change.ts < self.backfill_until))
         return outputs
 
     def _reject(
