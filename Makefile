@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: help setup demo run test lint bench docs clean
+.PHONY: help setup demo run test lint bench docs kafka clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: setup  ## ruff (lint + format check) and mypy (strict on streams/core and 
 bench: setup  ## speed of the in-process core, and of the worker on the embedded broker
 	$(BIN)/pulse bench core
 	$(BIN)/pulse bench worker
+
+kafka: setup  ## run the tests' Apache Kafka (KRaft, 127.0.0.1; jars via Maven) until Ctrl-C
+	$(BIN)/python -m tests.integration.apache_kafka
 
 docs: setup  ## regenerate docs/features.md from the code
 	$(BIN)/python -m streams.docs_gen

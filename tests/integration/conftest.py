@@ -1,7 +1,11 @@
-"""The real broker for integration tests: one embedded tansu per session (or your own).
+"""The real brokers for integration tests: the embedded tansu and Apache Kafka.
 
-Set PULSE_TEST_BROKER=kafka://HOST:PORT to run against another broker (e.g. Apache Kafka).
-Each test gets its own topic prefix and consumer group, so tests share the broker safely.
+Every broker test runs against both, once each per session: tansu (memory only, what
+`pulse demo` uses) and a single-node Apache Kafka in KRaft mode on 127.0.0.1 (what
+production runs; jars from Maven Central, see apache_kafka.py). PULSE_TEST_BROKERS
+chooses (`tansu`, `kafka` or `tansu,kafka`, the default); PULSE_TEST_BROKER=kafka://HOST:PORT
+runs against a broker of your own instead. Each test gets its own topic prefix and consumer
+group, so tests share a broker safely.
 """
 
 from __future__ import annotations
@@ -13,13 +17,31 @@ from collections.abc import Iterator
 import pytest
 
 from streams.broker import BrokerError, EmbeddedBroker
+from tests.integration.apache_kafka import ApacheKafka, KafkaUnavailable
+
+KINDS = [kind.strip() for kind in os.environ.get("PULSE_TEST_BROKERS", "tansu,kafka").split(",")]
+
+
+@pytest.fixture(scope="session", params=KINDS)
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")
-def broker_url() -> Iterator[str]:
+def broker_url(broker_kind: str) -> Iterator[str]:
     given = os.environ.get("PULSE_TEST_BROKER")
     if given:
         yield given
+        return
+    if broker_kind == "kafka":
+        try:
+            kafka = ApacheKafka().start()
+        except KafkaUnavailable as exc:
+            pytest.skip(f"Apache Kafka unavailable: {exc}")
+        try:
+            yield kafka.url
+        finally:
+            kafka.stop()
         return
     try:
         broker = EmbeddedBroker().start()

@@ -94,3 +94,10 @@ def test_dockerfile_installs_the_package_and_runs_the_worker() -> None:
     for copied in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
         assert (ROOT / copied).exists(), copied
     assert 'ENTRYPOINT ["pulse"]' in dockerfile and 'CMD ["worker"]' in dockerfile
+
+
+def test_the_compose_kafka_is_the_version_the_integration_tests_run() -> None:
+    pom = (ROOT / "tests/integration/kafka/pom.xml").read_text()
+    tested = re.search(r"<artifactId>kafka_2.13</artifactId>\s*<version>([^<]+)<", pom)
+    image = services()["kafka"]["image"]
+    assert tested and image == f"apache/kafka:{tested.group(1)}"
