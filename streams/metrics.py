@@ -11,12 +11,13 @@ beside them; their latencies are in milliseconds, as Faust reports them.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import accumulate
-from threading import Lock, Thread
+from threading import BoundedSemaphore, Lock, Thread
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -317,6 +318,42 @@ class CachedPage:
             return self._body
 
 
+CONNECTION_TIMEOUT_S = 5.0
+MAX_CONNECTIONS = 16
+
+
+class BoundedServer(ThreadingHTTPServer):
+    """At most MAX_CONNECTIONS handler threads; more are closed at once, not queued.
+
+    Half-open connections cannot pile up threads (each also times out), and a client
+    that hangs up mid-reply is not worth a traceback in the worker's log.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        kind = sys.exc_info()[0]
+        if kind is not None and issubclass(kind, ConnectionError | TimeoutError):
+            return  # the client went away: nothing to report
+        super().handle_error(request, client_address)
+
+
 def serve(
     registry: CollectorRegistry,
     host: str,
@@ -329,6 +366,8 @@ def serve(
     page = CachedPage(registry)
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = CONNECTION_TIMEOUT_S  # a client that sends nothing is dropped
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
@@ -351,6 +390,6 @@ def serve(
         def log_message(self, format: str, *args: Any) -> None:
             pass  # scrapes every few seconds would flood the log
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = BoundedServer((host, port), Handler)
     Thread(target=server.serve_forever, name="pulse-metrics", daemon=True).start()
     return server

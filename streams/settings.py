@@ -36,6 +36,15 @@ class Settings:
     sasl_username: str | None = None
     sasl_password: str | None = None
     ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None  # client certificate (mTLS), with ssl_keyfile
+    ssl_keyfile: Path | None = None
+    # The users changelog is compacted; these bound how long an erased user's earlier
+    # states can survive in it: a segment rolls after `changelog_segment_ms` and becomes
+    # cleanable at once, and the cleaner must compact within `changelog_max_compaction_lag_ms`.
+    changelog_segment_ms: int = 6 * 3_600_000
+    changelog_max_compaction_lag_ms: int = 24 * 3_600_000
+    # /readyz fails when an input partition with lag has not committed for this long.
+    stall_after_s: float = 300.0
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"
     # Faust's own Prometheus sensors (prefix faust_) beside ours: they cost ~11 % of
@@ -52,7 +61,20 @@ class Settings:
             key = ENV_PREFIX + name.upper()
             if key in env and env[key] != "":
                 values[name] = _convert(name, env[key], key)
+            elif key + "_FILE" in env and env[key + "_FILE"] != "":
+                # A secret mounted as a file (Docker/Kubernetes secrets): PULSE_X_FILE=path.
+                values[name] = _convert(name, _read_secret(key + "_FILE", env[key + "_FILE"]), key)
         return cls(**values)
+
+    def warnings(self) -> list[str]:
+        """Settings that work but should not be used in production."""
+        found = []
+        if self.security_protocol == "SASL_PLAINTEXT" and self.sasl_mechanism == "PLAIN":
+            found.append(
+                "SASL PLAIN over SASL_PLAINTEXT sends the password in clear text: use "
+                "SASL_SSL (PULSE_SECURITY_PROTOCOL=SASL_SSL) or SCRAM"
+            )
+        return found
 
     def override(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -86,7 +108,12 @@ def _convert(name: str, text: str, key: str) -> Any:
             return int(text)
         if isinstance(default, float):
             return float(text)
-        if isinstance(default, Path) or name in ("config", "ssl_cafile"):
+        if isinstance(default, Path) or name in (
+            "config",
+            "ssl_cafile",
+            "ssl_certfile",
+            "ssl_keyfile",
+        ):
             return Path(text)
     except ValueError:
         raise ConfigError(
@@ -96,3 +123,15 @@ def _convert(name: str, text: str, key: str) -> Any:
             f"use a value like {default!r}",
         ) from None
     return text
+
+
+def _read_secret(key: str, path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            "environment",
+            None,
+            f"{key}={path!r} cannot be read ({exc.strerror})",
+            "mount the secret file there, or set the variable without _FILE",
+        ) from None

@@ -43,6 +43,9 @@ class StreamConfig:
     # models, its segment and churn outputs carry `backfill: true`, and no campaign
     # decides on it (no message, suppression or assignment).
     backfill_until: int = 0
+    # "keep": dead letters carry the rejected bytes (the first 16 KiB); "redact": only
+    # their length and hash, for shops whose bad records may hold personal data.
+    dead_letter_payload: str = "keep"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,28 @@ def _stream(reader: Reader, data: object) -> StreamConfig:
         ),
         max_future_days=reader.number(raw, path, "max_future_days", d.max_future_days, 1, True),
         backfill_until=_instant(reader, raw, path, "backfill_until", "1970-01-01T00:00:00Z"),
+        dead_letter_payload=_choice(
+            reader, raw, path, "dead_letter_payload", ("keep", "redact"), d.dead_letter_payload
+        ),
     )
+
+
+def _choice(
+    reader: Reader,
+    raw: Mapping[str, Any],
+    path: Path,
+    key: str,
+    allowed: tuple[str, ...],
+    default: str,
+) -> str:
+    value = raw.get(key, default)
+    if value not in allowed:
+        raise reader.fail(
+            (*path, key),
+            f"'{dotted((*path, key))}' is {value!r}",
+            f"use one of {', '.join(allowed)}",
+        )
+    return str(value)
 
 
 def _instant(reader: Reader, raw: Mapping[str, Any], path: Path, key: str, default: str) -> int:

@@ -140,12 +140,19 @@ def dead_letter(
     source: dict[str, Any],
     user_id: str | None,
     ts: int | None,
+    redact: bool = False,
 ) -> Output:
     """A rejected input: the original bytes (the first 16 KiB of a larger one), why, and where.
+
+    With `redact` (`stream.dead_letter_payload: redact`), the bytes are left out: only
+    their length and BLAKE2b hash, so personal data in bad records stays off the topic.
 
     >>> big = dead_letter(b"x" * 100_000, "oversized", "too big", {}, None, None).value
     >>> len(big["payload"]), big["payload_truncated"], big["payload_bytes"]
     (16384, True, 100000)
+    >>> hidden = dead_letter(b'{"email":"a@b.c"}', "missing_field", "", {}, None, None, True).value
+    >>> "payload" in hidden, hidden["payload_redacted"], hidden["payload_bytes"]
+    (False, True, 17)
     """
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     value: dict[str, Any] = {
@@ -158,6 +165,9 @@ def dead_letter(
         "detail": detail[:1000],
         "source": source,
     }
+    if redact:
+        value.update(payload_redacted=True, payload_bytes=len(raw), payload_blake2b=digest)
+        return Output(DEAD_LETTERS, user_id or "", value)
     kept = raw
     if len(raw) > DEAD_LETTER_PAYLOAD_BYTES:
         kept = raw[:DEAD_LETTER_PAYLOAD_BYTES]

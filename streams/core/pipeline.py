@@ -494,7 +494,8 @@ class PartitionPipeline:
         self, event: AnyEvent, raw: bytes, source: dict[str, Any], reason: str, detail: str
     ) -> Output:
         self.stats.rejected[reason] += 1
-        output = dead_letter(raw, reason, detail, source, event.user_id, event.ts)
+        redact = self.config.stream.dead_letter_payload == "redact"
+        output = dead_letter(raw, reason, detail, source, event.user_id, event.ts, redact)
         self.stats.count_outputs([output])
         return output
 
@@ -507,6 +508,7 @@ class Pipeline:
         self.stats = Stats()
         self.max_bytes = config.stream.max_event_bytes
         self.earliest = config.stream.earliest_event_time
+        self.redact = config.stream.dead_letter_payload == "redact"
         self.partitions = [
             PartitionPipeline(
                 index, config, DictStore(), self.stats, None if models is None else models(index)
@@ -525,7 +527,7 @@ class Pipeline:
         except InvalidEvent as exc:
             self.stats.rejected[exc.reason] += 1
             user_id, ts = salvage(raw)
-            output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts)
+            output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts, self.redact)
             self.stats.count_outputs([output])
             return [output]
         try:
@@ -533,7 +535,7 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the replay: dead letter
             self.stats.rejected[PROCESSING_ERROR] += 1
             output = dead_letter(
-                raw, PROCESSING_ERROR, repr(exc)[:500], source, event.user_id, event.ts
+                raw, PROCESSING_ERROR, repr(exc)[:500], source, event.user_id, event.ts, self.redact
             )
             self.stats.count_outputs([output])
             return [output]

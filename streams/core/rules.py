@@ -17,6 +17,7 @@ streams.core.rules.RuleError: unknown variable 'ordrs' (did you mean 'orders'?)
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -120,10 +121,62 @@ class Rule:
         return result
 
 
+MAX_RULE_LENGTH: Final = 1000  # characters
+_MACROS: Final = re.compile(r"\.\s*(all|exists_one|exists|map|filter)\s*\(")
+_STRINGS: Final = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+
+
+def macro_depth(source: str) -> int:
+    """How deeply comprehensions (all, exists, exists_one, map, filter) nest in a rule.
+
+    One level costs at most the length of the list it walks (lists in state are capped, and
+    a literal list is bounded by the rule's length); each nested level multiplies that, so
+    rules may not nest them.
+
+    >>> macro_depth("recent_categories.exists(c, c == 'shoes')")
+    1
+    >>> macro_depth("[1, 2].all(a, [3, 4].exists(b, a < b))")
+    2
+    >>> macro_depth("'x.all(' == top_category")
+    0
+    """
+    text = _STRINGS.sub('""', source)
+    depth = deepest = 0
+    open_macros: list[int] = []  # parenthesis levels at which a macro call opened
+    level = 0
+    index = 0
+    while index < len(text):
+        match = _MACROS.match(text, index)
+        if match:
+            level += 1
+            open_macros.append(level)
+            depth = len(open_macros)
+            deepest = max(deepest, depth)
+            index = match.end()
+            continue
+        char = text[index]
+        if char == "(":
+            level += 1
+        elif char == ")":
+            if open_macros and open_macros[-1] == level:
+                open_macros.pop()
+            level -= 1
+        index += 1
+    return deepest
+
+
 def compile_rule(source: str) -> Rule:
-    """Compile and check a rule: syntax, known variables, allowed functions, boolean result."""
+    """Compile and check a rule: syntax, known variables, allowed functions, boolean result,
+    and a bounded cost (length, no nested comprehensions)."""
     if not isinstance(source, str) or not source.strip():
         raise RuleError("a rule must be a non-empty string")
+    if len(source) > MAX_RULE_LENGTH:
+        raise RuleError(f"a rule may be at most {MAX_RULE_LENGTH} characters (got {len(source)})")
+    if macro_depth(source) > 1:
+        raise RuleError(
+            "comprehensions (all, exists, exists_one, map, filter) may not be nested: "
+            "each level multiplies the work per event"
+        )
     try:
         program = cel.compile(source)
     except (ValueError, RuntimeError) as exc:

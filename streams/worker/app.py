@@ -34,6 +34,7 @@ from streams.worker.acks import AckSequencer
 from streams.worker.kafka_clients import aiokafka_options, faust_credentials
 from streams.worker.recovery import read_to_end, repair
 from streams.worker.runtime import WorkerRuntime
+from streams.worker.stall import StallWatch
 
 log = logging.getLogger("pulse.worker")
 USERS_TABLE = "users"
@@ -106,8 +107,20 @@ class PulseWorker:
         self._logical = {settings.topic(name): name for name in INPUT_TOPICS}
         self._output_names = {name: settings.topic(name) for name in OUTPUT_TOPICS}
         # Keys and values are bytes (user id, JSON state); the app's default codec is raw.
+        # The changelog is compacted (Faust's default for tables); rolling segments and a
+        # maximum compaction lag bound how long an erased user's earlier states survive.
         self.table = self.app.Table(
-            USERS_TABLE, partitions=partitions, key_type=bytes, value_type=bytes
+            USERS_TABLE,
+            partitions=partitions,
+            key_type=bytes,
+            value_type=bytes,
+            extra_topic_configs={
+                "cleanup.policy": "compact",
+                "segment.ms": str(settings.changelog_segment_ms),
+                "max.compaction.lag.ms": str(settings.changelog_max_compaction_lag_ms),
+                "min.cleanable.dirty.ratio": "0.01",
+                "delete.retention.ms": str(settings.changelog_max_compaction_lag_ms),
+            },
         )
         self._changelog = self.table.changelog_topic.get_topic_name()
         verify = self._verify_partition if settings.verify_recovery else None
@@ -123,6 +136,7 @@ class PulseWorker:
         self._unsaved_count = 0
         self._last_flush = time.monotonic()
         self.rebalances = 0
+        self.stall = StallWatch(settings.stall_after_s)
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -226,19 +240,25 @@ class PulseWorker:
         recovery = getattr(app.tables, "recovery", None)
         if recovery is not None and not recovery.completed.is_set():
             return False, "restoring tables from the changelog"
+        stuck = self.stall.observe(time.monotonic(), self.positions())
+        if stuck:
+            return False, "stuck: " + "; ".join(stuck[:3])
         return True, f"ready: {len(self._assignment)} input topic-partitions assigned"
 
-    def lag(self) -> dict[tuple[str, int], int]:
-        """Consumer lag per assigned input partition: log end offset − committed offset."""
-        lags: dict[tuple[str, int], int] = {}
+    def positions(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """(committed offset, lag) per assigned input partition, where known."""
+        found = {}
         for tp in list(self._assignment):
             logical = self._logical[tp.topic]
             highwater, _ = self._fetch_state(logical, tp.partition)
-            if highwater is None:
-                continue
-            committed = self._committed(logical, tp.partition) or 0
-            lags[(logical, tp.partition)] = max(0, highwater - committed)
-        return lags
+            if highwater is not None:
+                committed = self._committed(logical, tp.partition) or 0
+                found[(logical, tp.partition)] = (committed, max(0, highwater - committed))
+        return found
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Consumer lag per assigned input partition: log end offset − committed offset."""
+        return {key: lag for key, (_, lag) in self.positions().items()}
 
     def _assigned(self, message: Any) -> bool:
         # Kept from the rebalance signals: asking the consumer builds a new set each time.
@@ -316,7 +336,13 @@ class PulseWorker:
             self.runtime.stats.rejected[PROCESSING_ERROR] += 1
             decoded = pending.decoded
             letter = dead_letter(
-                pending.raw, PROCESSING_ERROR, repr(exc)[:500], source, decoded.user_id, decoded.ts
+                pending.raw,
+                PROCESSING_ERROR,
+                repr(exc)[:500],
+                source,
+                decoded.user_id,
+                decoded.ts,
+                self.runtime.redact_dead_letters,
             )
             self.runtime.stats.count_outputs([letter])
             return [letter]
@@ -370,6 +396,9 @@ def run_worker(settings: Settings, config: PulseConfig) -> int:
     """Run a worker until SIGTERM / Ctrl-C; returns the exit code."""
     worker = PulseWorker(settings, config)
     from streams.metrics import build_registry, serve
+
+    for warning in settings.warnings():
+        log.warning("insecure setting: %s", warning)
 
     registry = build_registry(worker, faust_sensors=settings.faust_sensors)
     try:

@@ -21,9 +21,16 @@ def bootstrap_servers(broker_url: str) -> str:
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if "SSL" not in settings.security_protocol:
         return None
-    return ssl.create_default_context(
+    context = ssl.create_default_context(
         cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
     )
+    if settings.ssl_certfile is not None:
+        # Client certificate (mutual TLS): the broker authenticates the worker by it.
+        context.load_cert_chain(
+            str(settings.ssl_certfile),
+            str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        )
+    return context
 
 
 def aiokafka_options(settings: Settings) -> dict[str, Any]:

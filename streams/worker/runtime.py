@@ -153,6 +153,7 @@ class WorkerRuntime:
         committed: Callable[[str, int], int | None] | None = None,
     ) -> None:
         self.config = config
+        self.redact_dead_letters = config.stream.dead_letter_payload == "redact"
         self.table = table
         self.send_changelog = send_changelog  # (key, value, partition) onto the changelog
         self.fetch_state = fetch_state
@@ -265,7 +266,9 @@ class WorkerRuntime:
         except InvalidEvent as exc:
             self.stats.rejected[exc.reason] += 1
             user_id, ts = salvage(raw)
-            output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts)
+            output = dead_letter(
+                raw, exc.reason, exc.detail, source, user_id, ts, self.redact_dead_letters
+            )
             self.stats.count_outputs([output])
             return [output], [], None
         owner = partition_for(decoded.user_id, self.config.stream.partitions)

@@ -44,9 +44,14 @@ def test_worker_env_names_real_settings_and_reaches_kafka() -> None:
         settings = Settings.from_env({k: str(v) for k, v in env.items()})
         assert settings.broker == "kafka://" + advertised["INTERNAL"]
     host_listener = advertised["HOST"]
-    assert host_listener.split(":")[1] + ":" + host_listener.split(":")[1] in {
-        port.strip('"') for port in services()["kafka"]["ports"]
-    }
+    port = host_listener.split(":")[1]
+    assert f"127.0.0.1:{port}:{port}" in services()["kafka"]["ports"]
+
+
+def test_published_ports_are_bound_to_this_machine_only() -> None:
+    """Kafka's host listener has no authentication: nothing is published on all interfaces."""
+    published = [port for service in services().values() for port in service.get("ports", [])]
+    assert published and all(str(port).startswith("127.0.0.1:") for port in published)
 
 
 def test_services_run_commands_the_cli_has() -> None:
@@ -75,7 +80,7 @@ def test_prometheus_scrapes_the_worker_metrics_port() -> None:
 def test_grafana_is_provisioned_with_prometheus_and_a_dashboard_of_real_metrics() -> None:
     datasource = load("deploy/grafana/provisioning/datasources/prometheus.yml")["datasources"][0]
     assert datasource["url"] == "http://prometheus:9090"
-    assert "9090:9090" in services()["prometheus"]["ports"]
+    assert "127.0.0.1:9090:9090" in services()["prometheus"]["ports"]
     for volume in services()["grafana"]["volumes"]:
         assert (ROOT / volume.split(":")[0]).exists(), volume
     dashboard = json.loads((ROOT / "deploy/grafana/dashboards/pulse.json").read_text())

@@ -45,6 +45,16 @@ def test_a_rule_with_an_unknown_variable_names_file_line_segment_and_suggestion(
     ("text", "line", "words"),
     [
         ('segments:\n  - name: a\n    enter: "orders >= "\n', 3, "syntax error"),
+        (
+            'segments:\n  - name: a\n    enter: "[1, 2].all(x, [3, 4].exists(y, x < y))"\n',
+            3,
+            "may not be nested",
+        ),
+        (
+            'segments:\n  - name: a\n    enter: "' + " || ".join(["orders > 1"] * 120) + '"\n',
+            3,
+            "at most 1000",
+        ),
         ('segments:\n  - name: a\n    enter: "orders + 1.5 > 2"\n', 3, "double"),
         ('segments:\n  - name: a\n    enter: "orders"\n', 3, "not true/false"),
         ("segments:\n  - name: a\n    enter: \"system('x')\"\n", 3, "not available"),

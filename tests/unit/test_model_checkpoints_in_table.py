@@ -22,7 +22,7 @@ from streams.worker.store import (
     progress_key,
     seen_key,
 )
-from tests.helpers import T0, purchase, raw
+from tests.helpers import T0, profile, purchase, raw
 
 
 class FakeTable:
@@ -172,3 +172,21 @@ def test_the_seen_before_filter_is_saved_when_it_changes_and_restored() -> None:
     assert "gone-user" in again.pipeline.seen and "other" not in again.pipeline.seen
     table.data[seen_key(0)] = b"short"
     assert "seen-before filter" in " ".join(runtime(table, []).rejected_records)
+
+
+def test_one_users_state_stays_far_below_the_producer_request_size() -> None:
+    """Every per-user list and map is capped, so no user's own valid events (however
+    many, however wide) can grow their state past what the changelog can take."""
+    table, sent = FakeTable(), []
+    first = runtime(table, sent)
+    partitions = first.pipeline.config.stream.partitions
+    user = next(u for u in (f"u{n}" for n in range(100)) if partition_for(u, partitions) == 0)
+    events = []
+    for n in range(60):
+        attributes = {f"{n:02d}-{k:02d}-" + "k" * 58: "v" * 1024 for k in range(32)}
+        events.append(profile(user, T0 + n * 1000, attributes=attributes, timezone="Europe/Paris"))
+        events.append(purchase(user, T0 + n * 1000 + 1, category="c" * 200 + str(n)))
+    for event in events:
+        first.pipeline.process(decode_event(raw(event)), raw(event), {})
+    size = len(encode_state(first.store.users[user]))
+    assert size < 128 * 1024, size

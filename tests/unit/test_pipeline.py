@@ -214,3 +214,15 @@ def test_a_dead_letter_of_a_huge_record_stays_small_and_keeps_length_and_hash() 
     assert letter["reason"] == "oversized" and letter["payload_truncated"] is True
     assert letter["payload_bytes"] == len(huge) and len(letter["payload_blake2b"]) == 32
     assert len(encode(letter)) < 200_000
+
+
+def test_dead_letters_can_leave_the_rejected_bytes_out() -> None:
+    secret = raw({**click("u", T0), "price": "not a number", "email": "a@example.com"})
+    too_late = raw(click("w", T0 - 10 * 3_600_000))  # same user: same partition clock
+    config = {"stream": {"dead_letter_payload": "redact"}}
+    _, outputs = run([raw(click("w", T0)), secret, too_late], config)  # type: ignore[arg-type]
+    letters = [o for o in outputs if o["type"] == "dead_letter"]
+    assert [o["reason"] for o in letters] == ["wrong_type", "too_late"]
+    for letter in letters:
+        assert "payload" not in letter and letter["payload_redacted"] is True
+        assert b"example.com" not in encode(letter)

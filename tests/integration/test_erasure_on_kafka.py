@@ -1,0 +1,82 @@
+"""Erasure reaches the log: on Apache Kafka, an erased user's earlier states (profile
+attributes, consent, time zone) are compacted out of the users changelog within the
+configured bound, leaving at most the tombstone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from streams.worker.kafka_clients import bootstrap_servers as bootstrap
+from tests.helpers import T0, click, profile
+from tests.integration.harness import Worker, ensure_input_topics, read_topic, wait_for
+
+SEGMENT_MS, LAG_MS = 1500, 3000
+
+
+def send(url: str, prefix: str, events: list[dict]) -> None:
+    async def main() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap(url))
+        await producer.start()
+        try:
+            for event in events:
+                topic = prefix + ("profiles" if event["type"] == "profile" else "clicks")
+                await producer.send_and_wait(
+                    topic, orjson.dumps(event), key=event["user_id"].encode()
+                )
+        finally:
+            await producer.stop()
+
+    asyncio.run(main())
+
+
+def states_of(url: str, topic: str, user: bytes) -> list[bytes | None]:
+    records = read_topic(url, topic, lambda got: True, timeout=8, quiet=1)
+    return [record.value for record in records if record.key == user]
+
+
+def test_an_erased_users_earlier_states_leave_the_changelog(
+    broker_url: str, broker_kind: str, namespace: str, tmp_path: Path
+) -> None:
+    if broker_kind != "kafka":
+        pytest.skip("the embedded broker never compacts (docs/streaming.md)")
+    ensure_input_topics(broker_url, namespace)
+    env = {
+        "PULSE_CHANGELOG_SEGMENT_MS": str(SEGMENT_MS),
+        "PULSE_CHANGELOG_MAX_COMPACTION_LAG_MS": str(LAG_MS),
+    }
+    worker = Worker(broker_url, namespace, tmp_path, extra_env=env)
+    changelog = f"{namespace}pulse-users-changelog"
+    secret = {"email_hash": "f00d", "city": "Lyon"}
+    try:
+        send(
+            broker_url,
+            namespace,
+            [
+                profile("erase-me", T0, attributes=secret, timezone="Europe/Paris"),
+                click("erase-me", T0 + 1000),
+                click("erase-me", T0 + 2000),
+            ],
+        )
+        assert wait_for(lambda: bool(states_of(broker_url, changelog, b"erase-me")), 60)
+        send(broker_url, namespace, [profile("erase-me", T0 + 3000, erase=True)])
+        erased_at = time.monotonic()
+
+        def only_tombstones() -> bool:
+            # Other users' events keep appending, so segments roll and become cleanable.
+            others = [click(f"other-{time.monotonic_ns()}-{n}", T0 + 4000) for n in range(8)]
+            send(broker_url, namespace, others)
+            states = states_of(broker_url, changelog, b"erase-me")
+            return all(value is None for value in states)  # (none at all once tombstones go)
+
+        gone = wait_for(only_tombstones, timeout=90, every=1)
+        took = time.monotonic() - erased_at
+    finally:
+        worker.stop()
+    assert gone, states_of(broker_url, changelog, b"erase-me")
+    print(f"erased user's states compacted away {took:.0f} s after the erasure")

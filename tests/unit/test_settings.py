@@ -1,0 +1,50 @@
+"""Worker settings: secrets from mounted files, client certificates, insecure combinations."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import pytest
+
+from streams.core.errors import ConfigError
+from streams.settings import Settings
+
+
+def test_a_secret_can_come_from_a_mounted_file(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    settings = Settings.from_env(
+        {"PULSE_SASL_USERNAME": "pulse", "PULSE_SASL_PASSWORD_FILE": str(secret)}
+    )
+    assert settings.sasl_password == "s3cret" and settings.sasl_username == "pulse"
+    # The plain variable wins when both are set.
+    both = Settings.from_env(
+        {"PULSE_SASL_PASSWORD": "direct", "PULSE_SASL_PASSWORD_FILE": str(secret)}
+    )
+    assert both.sasl_password == "direct"
+
+
+def test_an_unreadable_secret_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PULSE_SASL_PASSWORD_FILE"):
+        Settings.from_env({"PULSE_SASL_PASSWORD_FILE": str(tmp_path / "missing")})
+
+
+def test_plain_passwords_without_tls_are_warned_about() -> None:
+    risky = Settings(security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN")
+    assert any("clear text" in warning for warning in risky.warnings())
+    assert Settings(security_protocol="SASL_SSL", sasl_mechanism="PLAIN").warnings() == []
+    assert Settings().warnings() == []
+
+
+def test_client_certificates_are_loaded_for_mutual_tls(tmp_path: Path) -> None:
+    from streams.worker.kafka_clients import ssl_context
+
+    settings = Settings(
+        security_protocol="SSL",
+        ssl_certfile=tmp_path / "missing-cert.pem",
+        ssl_keyfile=tmp_path / "missing-key.pem",
+    )
+    with pytest.raises((FileNotFoundError, ssl.SSLError)):
+        ssl_context(settings)  # the worker refuses to start without its certificate
+    assert isinstance(ssl_context(Settings(security_protocol="SSL")), ssl.SSLContext)
