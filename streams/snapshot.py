@@ -24,6 +24,7 @@ from streams.core.campaigns import Ledger
 from streams.core.pipeline import DictStore, PartitionPipeline, Pipeline
 from streams.core.seen import SeenBefore
 from streams.core.state import UserState
+from streams.core.state_check import checked
 
 FORMAT = "pulse-snapshot/1"
 STATE_FILE = "state.jsonl.gz"
@@ -92,7 +93,7 @@ def load_snapshot(pipeline: Pipeline, path: Path) -> int:
         for line in lines[1:]:
             index = int(line["partition"])
             if "state" in line:
-                users[index].append(UserState.from_dict(line["state"]))
+                users[index].append(checked(UserState.from_dict(line["state"])))
             else:
                 parts[index] = line
     except (KeyError, TypeError, ValueError) as exc:

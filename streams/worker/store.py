@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from streams.core.state import UserState
+from streams.core.state_check import checked
 
 # Keys of per-partition bookkeeping records in the users table start with a NUL byte, which
 # no user id does (the contract rejects control characters), so they never collide.
@@ -93,7 +94,8 @@ def encode_state(state: UserState) -> bytes:
 
 
 def decode_state(data: bytes) -> UserState:
-    return UserState.from_dict(orjson.loads(data))
+    """A saved state, type-checked (streams/core/state_check.py); ValueError/TypeError if bad."""
+    return checked(UserState.from_dict(orjson.loads(data)))
 
 
 class TableStore:

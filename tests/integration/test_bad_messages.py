@@ -61,6 +61,26 @@ def bad_records(topic: str) -> list[tuple[bytes | None, bytes | None, str]]:
             orjson.dumps({**valid, "event_id": f"o-{topic}", "pad": "x" * 600_000}),
             "oversized",
         ),
+        # Kinds that once crashed the worker on every delivery; 80k control characters
+        # escape to 480 kB of JSON, whose dead letter must stay small.
+        (
+            b"k",
+            orjson.dumps({**valid, "event_id": f"n-{topic}", "user_id": "\x00pulse-model\x000"}),
+            "invalid_value",
+        ),
+        (
+            b"k",
+            orjson.dumps(
+                {
+                    **VALID["profiles"],
+                    **{k: valid[k] for k in ("user_id", "ts")},
+                    "event_id": f"z-{topic}",
+                    "timezone": "America",
+                }
+            ),
+            "invalid_value",
+        ),
+        (b"k", orjson.dumps({**valid, "event_id": "\x01" * 80_000 + topic}), "invalid_value"),
         # A valid event after all of that: the worker must still process it.
         (f"u-{topic}".encode(), orjson.dumps({**valid, "ts": "2026-03-01T10:00:00Z"}), ""),
     ]

@@ -11,9 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.worker.kafka_clients import bootstrap_servers as bootstrap
-from tests.helpers import T0, click, profile
+from tests.helpers import T0, click, profile, purchase, search
 from tests.integration.harness import Worker, ensure_input_topics, read_topic, wait_for
 
 SEGMENT_MS, LAG_MS = 1500, 3000
@@ -25,7 +26,15 @@ def send(url: str, prefix: str, events: list[dict]) -> None:
         await producer.start()
         try:
             for event in events:
-                topic = prefix + ("profiles" if event["type"] == "profile" else "clicks")
+                topic = (
+                    prefix
+                    + {
+                        "profile": "profiles",
+                        "click": "clicks",
+                        "search": "searches",
+                        "purchase": "purchases",
+                    }[event["type"]]
+                )
                 await producer.send_and_wait(
                     topic, orjson.dumps(event), key=event["user_id"].encode()
                 )
@@ -33,6 +42,18 @@ def send(url: str, prefix: str, events: list[dict]) -> None:
             await producer.stop()
 
     asyncio.run(main())
+
+
+def topics(url: str) -> list[str]:
+    async def main() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(url))
+        await admin.start()
+        try:
+            return sorted(await admin.list_topics())
+        finally:
+            await admin.close()
+
+    return asyncio.run(main())
 
 
 def states_of(url: str, topic: str, user: bytes) -> list[bytes | None]:
@@ -58,12 +79,18 @@ def test_an_erased_users_earlier_states_leave_the_changelog(
             broker_url,
             namespace,
             [
+                search("someone", T0 - 5000),
+                purchase("someone", T0 - 4000),
                 profile("erase-me", T0, attributes=secret, timezone="Europe/Paris"),
                 click("erase-me", T0 + 1000),
                 click("erase-me", T0 + 2000),
             ],
         )
-        assert wait_for(lambda: bool(states_of(broker_url, changelog, b"erase-me")), 60)
+        # Read the changelog only once the worker has created it: a consumer asking for a
+        # missing topic would have the broker auto-create it with one partition.
+        assert wait_for(lambda: changelog in topics(broker_url), 60), worker.output()[-2000:]
+        saved = wait_for(lambda: bool(states_of(broker_url, changelog, b"erase-me")), 60)
+        assert saved, ([t for t in topics(broker_url) if "pulse" in t], worker.output()[-3000:])
         send(broker_url, namespace, [profile("erase-me", T0 + 3000, erase=True)])
         erased_at = time.monotonic()
 
