@@ -226,3 +226,17 @@ def test_dead_letters_can_leave_the_rejected_bytes_out() -> None:
     for letter in letters:
         assert "payload" not in letter and letter["payload_redacted"] is True
         assert b"example.com" not in encode(letter)
+
+
+def test_a_100k_line_order_and_a_50_mb_line_are_dead_letters_and_the_log_goes_on() -> None:
+    lines = [{"item_id": f"i{n}", "price": 1.0, "quantity": 1} for n in range(100_000)]
+    wide = raw({**purchase("u", T0), "items": lines, "total": 100_000.0})
+    within = raw({**purchase("u", T0 + 1), "items": lines[:10_001], "total": 10_001.0})
+    huge = b'{"type":"click","pad":"' + b"x" * 50_000_000 + b'"}'
+    config = {"stream": {"max_event_bytes": 4_000_000}}  # let the 10,001 lines be parsed
+    pipeline, outputs = run([wide, within, huge, raw(click("u", T0 + 2))], config)
+    letters = [o for o in outputs if o["type"] == "dead_letter"]
+    assert [o["reason"] for o in letters] == ["oversized", "invalid_value", "oversized"]
+    assert "more than 10000 lines" in letters[1]["detail"]
+    assert all(len(encode(o)) < 64 * 1024 for o in letters)
+    assert pipeline.stats.accepted["click"] == 1  # the next record is processed as usual
