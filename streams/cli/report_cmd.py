@@ -158,6 +158,12 @@ def run_campaigns(args: argparse.Namespace) -> int:
             uplift,
         )
     console.print(table)
+    console.print(
+        "treatment = every user assigned to the treated group when a candidate passed "
+        "consent (intent to treat), including those whose message then lost arbitration, "
+        "hit a cap or cooldown, or expired; sent = messages that went out, per variant. "
+        "The holdout is never messaged."
+    )
     if args.truth is not None:
         print_truth(args.truth, stats)
     outcomes = Table(title="Outcomes by reason", title_justify="left")

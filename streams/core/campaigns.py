@@ -60,6 +60,7 @@ class Ledger:
     next_stats: int = 0
     # Campaigns whose figures moved since their last `campaign_stats`: only those report.
     changed: set[str] = field(default_factory=set)
+    sent: dict[str, int] = field(default_factory=dict)  # "campaign|variant" -> messages sent
     dirty: bool = False
 
     def count(self, campaign: str, outcome: str, reason: str, channel: str) -> None:
@@ -74,6 +75,11 @@ class Ledger:
             row = self.groups[key] = [0, 0, 0.0]
         self.touch(campaign)
         return row
+
+    def count_sent(self, campaign: str, variant: str) -> None:
+        key = f"{campaign}|{variant}"
+        self.sent[key] = self.sent.get(key, 0) + 1
+        self.touch(campaign)
 
     def click(self, campaign: str) -> None:
         self.clicks[campaign] = self.clicks.get(campaign, 0) + 1
@@ -90,6 +96,7 @@ class Ledger:
             "clicks": self.clicks,
             "next_stats": self.next_stats,
             "changed": sorted(self.changed),
+            "sent": self.sent,
         }
 
     @classmethod
@@ -100,6 +107,7 @@ class Ledger:
         outcomes = data.get("outcomes", {})
         clicks = data.get("clicks", {})
         changed = data.get("changed", [])
+        sent = data.get("sent", {})
         next_stats = data.get("next_stats", 0)
         rows_ok = isinstance(groups, dict) and all(
             isinstance(row, list)
@@ -110,7 +118,7 @@ class Ledger:
         )
         counts_ok = all(
             isinstance(table, dict) and all(type(v) is int for v in table.values())
-            for table in (outcomes, clicks)
+            for table in (outcomes, clicks, sent)
         ) and all(key.count("|") == 3 for key in outcomes)
         if not rows_ok or not counts_ok or type(next_stats) is not int:
             raise ValueError("saved campaign ledger does not have the ledger's shape")
@@ -122,6 +130,7 @@ class Ledger:
             dict(clicks),
             next_stats,
             set(changed),
+            dict(sent),
         )
 
 
@@ -444,6 +453,7 @@ class CampaignEngine:
             state.sends.append([now, decision.channel, campaign.name])
             state.last_sent[campaign.name] = now
             self._count(campaign.name, "sent", "", decision.channel)
+            self.ledger.count_sent(campaign.name, variant_of(user, campaign))
             value = {
                 **base,
                 "type": "campaign_message",
@@ -563,6 +573,11 @@ def _stats_output(
         "partition": partition,
         "groups": groups,
         "outcomes": outcomes,
+        "sent_by_variant": {
+            key.split("|", 1)[1]: count
+            for key, count in sorted(ledger.sent.items())
+            if key.split("|", 1)[0] == campaign
+        },
         "clicks": ledger.clicks.get(campaign, 0),
     }
     return Output(CAMPAIGN_MESSAGES, f"campaign:{campaign}", value)

@@ -80,6 +80,7 @@ class ValueConfig:
     )
     rfm_hysteresis_points: int = 1
     rescore_days: int = 7  # event-time days between re-scorings of a quiet customer
+    downgrade_after_checks: int = 2  # re-scorings in a row a fall on the score must hold
     membership_metric: str = "monetary"
     membership_tiers: tuple[Tier, ...] = (
         Tier("platinum", 5000),
@@ -278,7 +279,15 @@ def _value(reader: Reader, data: object) -> ValueConfig:
     path: Path = ("value",)
     d = ValueConfig()
     raw = reader.mapping(
-        data, path, ("rfm_tiers", "rfm_hysteresis_points", "rescore_days", "membership")
+        data,
+        path,
+        (
+            "rfm_tiers",
+            "rfm_hysteresis_points",
+            "rescore_days",
+            "downgrade_after_checks",
+            "membership",
+        ),
     )
     rfm = _tiers(
         reader,
@@ -333,6 +342,9 @@ def _value(reader: Reader, data: object) -> ValueConfig:
             raw, path, "rfm_hysteresis_points", d.rfm_hysteresis_points, 0, True
         ),
         rescore_days=reader.number(raw, path, "rescore_days", d.rescore_days, 1, True),
+        downgrade_after_checks=reader.number(
+            raw, path, "downgrade_after_checks", d.downgrade_after_checks, 1, True
+        ),
         membership_metric=metric,
         membership_tiers=tiers,
         membership_hysteresis=float(hysteresis),

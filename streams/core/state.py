@@ -27,6 +27,7 @@ class UserState:
     value_tier: str = ""
     value_checked_day: int = -1
     rfm: tuple[int, int, int] = (0, 0, 0)
+    value_votes: int = 0  # time-driven re-scorings in a row that found a lower tier
     membership: str = ""
     rules: list[str] = field(default_factory=list)
     touched: int = 0
@@ -68,6 +69,7 @@ class UserState:
             "value_tier": self.value_tier,
             "value_checked_day": self.value_checked_day,
             "rfm": list(self.rfm),
+            "value_votes": self.value_votes,
             "membership": self.membership,
             "rules": list(self.rules),
             "touched": self.touched,
@@ -102,6 +104,7 @@ class UserState:
             value_tier=data.get("value_tier", ""),
             value_checked_day=data.get("value_checked_day", -1),
             rfm=(int(r), int(f), int(m)),
+            value_votes=data.get("value_votes", 0),
             membership=data.get("membership", ""),
             rules=list(data.get("rules", [])),
             touched=data.get("touched", 0),

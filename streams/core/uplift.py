@@ -38,8 +38,12 @@ def merge(stats: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Sum partitions' campaign_stats into one record per campaign."""
     merged: dict[str, dict[str, Any]] = {}
     for row in stats:
-        into = merged.setdefault(row["campaign"], {"groups": {}, "outcomes": {}, "clicks": 0})
+        into = merged.setdefault(
+            row["campaign"], {"groups": {}, "outcomes": {}, "clicks": 0, "sent_by_variant": {}}
+        )
         into["clicks"] += row.get("clicks", 0)
+        for variant, count in row.get("sent_by_variant", {}).items():
+            into["sent_by_variant"][variant] = into["sent_by_variant"].get(variant, 0) + count
         for label, count in row.get("outcomes", {}).items():
             into["outcomes"][label] = into["outcomes"].get(label, 0) + count
         for variant, groups in row.get("groups", {}).items():
@@ -55,8 +59,11 @@ def campaign_table(stats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per campaign and variant: sizes, conversion, revenue per user, uplift."""
     rows = []
     for campaign, merged in sorted(merge(stats).items()):
-        sent = sum(n for label, n in merged["outcomes"].items() if label.startswith("sent"))
+        all_sent = sum(n for label, n in merged["outcomes"].items() if label.startswith("sent"))
+        by_variant = merged["sent_by_variant"]
         for variant, groups in sorted(merged["groups"].items()):
+            # Figures from before per-variant counts existed have only the campaign total.
+            sent = by_variant.get(variant, 0) if by_variant else all_sent
             treat = groups.get("treatment", {"assigned": 0, "converted": 0, "revenue": 0.0})
             hold = groups.get("holdout", {"assigned": 0, "converted": 0, "revenue": 0.0})
             interval = difference_interval(

@@ -172,6 +172,14 @@ def evaluate_value(
     tier = tier_with_hysteresis(
         score, state.value_tier, eligible, lambda held: held.minimum - margin
     )
+    if cause is None and _lower(tier, state.value_tier, cfg) and not blocked.get(state.value_tier):
+        # A fall on the score alone, found by event time (R sinks as others buy), must
+        # hold at `downgrade_after_checks` re-scorings in a row: a customer who buys
+        # every ten days is re-scored a week after each order, and must not flap.
+        state.value_votes += 1
+        if state.value_votes < cfg.downgrade_after_checks:
+            return changes
+    state.value_votes = 0
     if tier != state.value_tier:
         r, f, m = state.rfm
         reason = f"rfm score {score} (r{r} f{f} m{m})"
@@ -204,6 +212,11 @@ def evaluate_value(
         )
         state.membership = member
     return changes
+
+
+def _lower(tier: str, current: str, cfg: ValueConfig) -> bool:
+    names = [t.name for t in cfg.rfm_tiers]
+    return current in names and names.index(tier) > names.index(current)
 
 
 def _change(

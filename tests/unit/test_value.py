@@ -115,3 +115,19 @@ def test_one_big_first_order_does_not_make_a_champion() -> None:
     big = tier_changes(outputs, "big")
     assert [c["to"] for c in big] == ["promising"]
     assert "champions needs 3 orders (has 1)" in big[0]["reason"]
+
+
+def test_a_customer_who_buys_every_ten_days_stays_a_champion_between_orders() -> None:
+    """Re-scored a week after each order R has sunk (others bought since); a fall on the
+    score alone must hold at two re-scorings in a row, which a regular buyer never gives."""
+    pipeline = Pipeline(build_config({"stream": {"partitions": 1}}, "t.yaml"))
+    events = [
+        purchase(f"c{k}", T1997 + (d + k) * DAY + k * 3_600_000, total=15.0)
+        for d in range(0, 200, 10)
+        for k in range(4)
+    ]
+    events.sort(key=lambda e: e["ts"])
+    outputs = [o.value for e in events for o in pipeline.process(raw(e), {})]
+    tiers = [c["to"] for c in tier_changes(outputs, "c0")]
+    assert "champions" in tiers
+    assert tiers[tiers.index("champions") :] == ["champions"], tiers
