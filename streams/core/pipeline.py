@@ -11,8 +11,9 @@ Per record, in order:
 2. reject events older than the partition's watermark (`too_late`) and repeated ids;
 3. advance the clock; fire every user's time-driven changes now due (watermark);
 4. for the event's user: fire their own overdue changes (their event proves the time has
-   passed), update features, lifecycle, value tiers and rule segments; schedule the next
-   due time.
+   passed), then the ordered steps of `PartitionPipeline.steps`, each a small method on
+   one shared `EventStep`: features → lifecycle → value tiers → rule segments →
+   recommendations → personas → churn → outputs → campaigns → save and schedule.
 """
 
 from __future__ import annotations
@@ -125,6 +126,20 @@ class Stats:
             self.outputs[output.topic] += 1
 
 
+@dataclass(slots=True)
+class EventStep:
+    """What the steps of one event share: the event, its user's state, what it changed."""
+
+    event: AnyEvent
+    state: UserState
+    first_event: bool  # the user had no state before this event
+    kind: str  # the click action, or the event type
+    new_day: bool  # the user's first event of this event-time day
+    outputs: list[Output]
+    changes: list[Change] = field(default_factory=list)
+    scored: Scored | None = None
+
+
 class PartitionPipeline:
     """All state and logic for one partition of users."""
 
@@ -186,6 +201,19 @@ class PartitionPipeline:
         if self.campaigns is not None:
             self.campaigns.tier_names = tuple(tier.name for tier in config.value.rfm_tiers)
             self.campaigns.backfill_until = self.backfill_until
+        # The per-event flow, in order: each step reads what the earlier ones left.
+        self.steps: tuple[Callable[[EventStep], None], ...] = (
+            self._features,
+            self._lifecycle,
+            self._value,
+            self._rules,
+            self._recommendations,
+            self._personas,
+            self._churn,
+            self._emit,
+            self._campaigns,
+            self._save,
+        )
 
     def resume_backfill(self, until: int) -> None:
         """History up to `until` was backfilled elsewhere: nothing before it is decided."""
@@ -300,53 +328,105 @@ class PartitionPipeline:
                 self.due.schedule(state.user_id, state.due)
 
     def _apply(self, event: AnyEvent, stored: UserState | None, state: UserState) -> list[Output]:
+        """One event of one user: time that passed before it, then the ordered steps."""
+        state, outputs = self._overdue(event, stored, state)
+        step = EventStep(
+            event,
+            state,
+            first_event=stored is None,
+            kind=event.action if isinstance(event, ClickEvent) else event.type,
+            new_day=event.ts // MS_PER_DAY != state.value_checked_day,
+            outputs=outputs,
+        )
+        for apply in self.steps:
+            apply(step)
+        return step.outputs
+
+    def _overdue(
+        self, event: AnyEvent, stored: UserState | None, state: UserState
+    ) -> tuple[UserState, list[Output]]:
+        """The user's own changes that fell due before this event (it proves the time has
+        passed), or a fresh state if theirs ran out its TTL."""
         # `state.due` is the user's earliest pending change; most events come before it.
-        overdue = stored is not None and state.due <= event.ts
-        caught, rescored = self._catch_up(state, event.ts) if overdue else ([], None)
+        if stored is None or state.due > event.ts:
+            return state, []
+        caught, rescored = self._catch_up(state, event.ts)
         outputs = self._record(caught)
         if state.lifecycle == EXPIRED:
             # The state ran out its TTL: start afresh, remembering only this event's id.
-            state = self._fresh(event.user_id, state.recent_ids[-1:])
-        elif overdue:
-            outputs.extend(self._churn_outputs(state, rescored))
-            if self.campaigns is not None:
-                # Campaign timers are part of `due`: nothing of theirs is pending before it.
-                outputs.extend(self.campaigns.on_time(state, event.ts, caught, rescored))
-        changes: list[Change] = []
-        old_key = customer_key(state.features) if isinstance(event, PurchaseEvent) else None
-        state.features.update(event)
-        if event.type in self.activity:
-            change = lifecycle.on_activity(state, event.ts, event.event_id, self.config.lifecycle)
-            if change is not None:
-                changes.append(change)
-        if isinstance(event, PurchaseEvent):
-            self.ranks.replace(old_key, customer_key(state.features))
-        new_day = event.ts // MS_PER_DAY != state.value_checked_day
-        if event.type != "profile" and (isinstance(event, PurchaseEvent) or new_day):
-            changes.extend(
-                evaluate_value(state, self.ranks, self.config.value, event.ts, event.event_id)
-            )
-        kind = event.action if isinstance(event, ClickEvent) else event.type
-        changes.extend(
-            self._evaluate_rules(
-                state, event.ts, event.event_id, None if stored is None else kind, new_day
-            )
-        )
-        if self.recommender is not None:
-            self.recommender.on_event(state, event)
-        if self.personas is not None and event.type != "profile":
-            persona = self.personas.on_event(state, event.ts, event.event_id, new_day)
-            if persona is not None:
-                changes.append(persona)
-        scored = self.churn.on_event(state, event, kind) if self.churn is not None else None
-        state.touched = max(state.touched, event.ts)
-        outputs.extend(self._record(changes))
-        outputs.extend(self._churn_outputs(state, scored))
+            return self._fresh(event.user_id, state.recent_ids[-1:]), outputs
+        outputs.extend(self._churn_outputs(state, rescored))
         if self.campaigns is not None:
-            outputs.extend(self.campaigns.on_event(state, event, changes, scored))
-        self._schedule(state)
-        self.store.put(state)
-        return outputs
+            # Campaign timers are part of `due`: nothing of theirs is pending before it.
+            outputs.extend(self.campaigns.on_time(state, event.ts, caught, rescored))
+        return state, outputs
+
+    # -- the per-event steps, in order (`self.steps`) ---------------------------------------
+
+    def _features(self, step: EventStep) -> None:
+        """Counters, windows and sessions; a purchase also moves the population ranks."""
+        event, features = step.event, step.state.features
+        old_key = customer_key(features) if isinstance(event, PurchaseEvent) else None
+        features.update(event)
+        if isinstance(event, PurchaseEvent):
+            self.ranks.replace(old_key, customer_key(features))
+
+    def _lifecycle(self, step: EventStep) -> None:
+        event = step.event
+        if event.type in self.activity:
+            change = lifecycle.on_activity(
+                step.state, event.ts, event.event_id, self.config.lifecycle
+            )
+            if change is not None:
+                step.changes.append(change)
+
+    def _value(self, step: EventStep) -> None:
+        """RFM tier and membership: at a purchase, and at the user's first event of a day."""
+        event = step.event
+        if event.type != "profile" and (isinstance(event, PurchaseEvent) or step.new_day):
+            step.changes.extend(
+                evaluate_value(step.state, self.ranks, self.config.value, event.ts, event.event_id)
+            )
+
+    def _rules(self, step: EventStep) -> None:
+        event = step.event
+        kind = None if step.first_event else step.kind
+        step.changes.extend(
+            self._evaluate_rules(step.state, event.ts, event.event_id, kind, step.new_day)
+        )
+
+    def _recommendations(self, step: EventStep) -> None:
+        if self.recommender is not None:
+            self.recommender.on_event(step.state, step.event)
+
+    def _personas(self, step: EventStep) -> None:
+        event = step.event
+        if self.personas is not None and event.type != "profile":
+            persona = self.personas.on_event(step.state, event.ts, event.event_id, step.new_day)
+            if persona is not None:
+                step.changes.append(persona)
+
+    def _churn(self, step: EventStep) -> None:
+        if self.churn is not None:
+            step.scored = self.churn.on_event(step.state, step.event, step.kind)
+
+    def _emit(self, step: EventStep) -> None:
+        """Segment changes and a churn band change become outputs."""
+        state = step.state
+        state.touched = max(state.touched, step.event.ts)
+        step.outputs.extend(self._record(step.changes))
+        step.outputs.extend(self._churn_outputs(state, step.scored))
+
+    def _campaigns(self, step: EventStep) -> None:
+        if self.campaigns is not None:
+            step.outputs.extend(
+                self.campaigns.on_event(step.state, step.event, step.changes, step.scored)
+            )
+
+    def _save(self, step: EventStep) -> None:
+        """The user's next due time, and their state back to the store."""
+        self._schedule(step.state)
+        self.store.put(step.state)
 
     def _catch_up(self, state: UserState, now: int) -> tuple[list[Change], Scored | None]:
         """Time-driven changes of one user due at or before `now` (expiry included), and a
