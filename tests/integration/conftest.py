@@ -33,20 +33,11 @@ def broker_url(broker_kind: str) -> Iterator[str]:
     if given:
         yield given
         return
-    if broker_kind == "kafka":
-        try:
-            kafka = ApacheKafka().start()
-        except KafkaUnavailable as exc:
-            pytest.skip(f"Apache Kafka unavailable: {exc}")
-        try:
-            yield kafka.url
-        finally:
-            kafka.stop()
-        return
+    broker: ApacheKafka | EmbeddedBroker
     try:
-        broker = EmbeddedBroker().start()
-    except BrokerError as exc:
-        pytest.skip(f"embedded broker unavailable: {exc}")
+        broker = ApacheKafka().start() if broker_kind == "kafka" else EmbeddedBroker().start()
+    except (KafkaUnavailable, BrokerError) as exc:
+        pytest.skip(f"{broker_kind} broker unavailable: {exc}")
     try:
         yield broker.url
     finally:
