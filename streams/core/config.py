@@ -79,7 +79,7 @@ class ValueConfig:
         Tier("low", 3),
     )
     rfm_hysteresis_points: int = 1
-    rescore_days: int = 7  # event-time days between re-scorings of a quiet customer
+    rescore_days: int = 7  # first re-scoring after a purchase, then at doubling gaps
     downgrade_after_checks: int = 2  # re-scorings in a row a fall on the score must hold
     membership_metric: str = "monetary"
     membership_tiers: tuple[Tier, ...] = (

@@ -139,11 +139,28 @@ def unmet(tier: Tier, features: UserFeatures, now: int) -> str | None:
 
 
 def value_due(state: UserState, cfg: ValueConfig) -> int | None:
-    """When a quiet customer's tier is next re-scored (None: not a customer)."""
+    """When a quiet customer's tier is next re-scored (None: not a customer).
+
+    `rescore_days` after their last purchase, then at doubling gaps (7, 14, 28, 56 … days
+    by default): recency sinks fastest just after an order, and a customer gone for a year
+    needs a look every few months, not every week. Also exactly when their last purchase
+    grows too old for the tier they hold.
+
+    >>> from streams.core.config import ValueConfig
+    >>> state = UserState("u", value_checked_day=20, value_tier="low")
+    >>> state.features.orders, state.features.last_purchase = 1, 10 * MS_PER_DAY
+    >>> value_due(state, ValueConfig()) // MS_PER_DAY  # day 10 + 14: the first step after day 20
+    24
+    """
     features = state.features
     if not features.orders or state.value_checked_day < 0:
         return None
-    due = (state.value_checked_day + cfg.rescore_days) * MS_PER_DAY
+    checked = (state.value_checked_day + 1) * MS_PER_DAY  # due steps strictly after that day
+    step = cfg.rescore_days * MS_PER_DAY
+    due = features.last_purchase + step
+    while due < checked:
+        step *= 2
+        due = features.last_purchase + step
     held = next((tier for tier in cfg.rfm_tiers if tier.name == state.value_tier), None)
     if held is not None and held.max_days_since_purchase:
         # The first millisecond at which the last purchase is too old for the tier.
@@ -179,6 +196,7 @@ def evaluate_value(
         state.value_votes += 1
         if state.value_votes < cfg.downgrade_after_checks:
             return changes
+        tier = _one_below(state.value_tier, eligible)  # tier by tier, never a sudden drop
     state.value_votes = 0
     if tier != state.value_tier:
         r, f, m = state.rfm
@@ -212,6 +230,12 @@ def evaluate_value(
         )
         state.membership = member
     return changes
+
+
+def _one_below(current: str, eligible: tuple[Tier, ...]) -> str:
+    names = [tier.name for tier in eligible]
+    below = [name for name in names if names.index(name) > names.index(current)]
+    return below[0] if below else current
 
 
 def _lower(tier: str, current: str, cfg: ValueConfig) -> bool:
