@@ -138,6 +138,22 @@ def unmet(tier: Tier, features: UserFeatures, now: int) -> str | None:
     return None
 
 
+RHYTHM: Final = 1.5  # "late" = this many of the customer's usual gaps since their last order
+
+
+def within_rhythm(features: UserFeatures, now: int) -> bool:
+    """Still inside their usual gap between orders (× 1.5): a monthly buyer two weeks after
+    an order has not lapsed, however many others bought since.
+
+    >>> f = UserFeatures(orders=4, last_purchase=0, ipt_days=30.0)
+    >>> within_rhythm(f, 14 * MS_PER_DAY), within_rhythm(f, 50 * MS_PER_DAY)
+    (True, False)
+    """
+    return features.ipt_days > 0 and (now - features.last_purchase) / MS_PER_DAY <= (
+        RHYTHM * features.ipt_days
+    )
+
+
 def value_due(state: UserState, cfg: ValueConfig) -> int | None:
     """When a quiet customer's tier is next re-scored (None: not a customer).
 
@@ -190,6 +206,8 @@ def evaluate_value(
         score, state.value_tier, eligible, lambda held: held.minimum - margin
     )
     if cause is None and _lower(tier, state.value_tier, cfg) and not blocked.get(state.value_tier):
+        if within_rhythm(state.features, now):
+            return changes  # not yet late by their own buying rhythm: no vote to fall
         # A fall on the score alone, found by event time (R sinks as others buy), must
         # hold at `downgrade_after_checks` re-scorings in a row: a customer who buys
         # every ten days is re-scored a week after each order, and must not flap.
