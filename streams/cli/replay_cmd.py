@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
 from streams.cli.backfill_cmd import add_backfill_until, with_backfill
 from streams.cli.render import byte_progress, console, fail, summary_tables
 from streams.config_loader import load_config
+from streams.core.config import PulseConfig
 from streams.replay import replay_to_dir
 from streams.snapshot import SnapshotError
 
@@ -56,6 +59,12 @@ def register(commands: Any) -> None:
         help="resume from the state a `pulse backfill` saved (its state.jsonl.gz)",
     )
     add_backfill_until(parser)
+    parser.add_argument(
+        "--send-expired",
+        action="store_true",
+        help="decide campaign messages that expired before today as the log's own time "
+        "would (default: suppressed as expired, so an old log messages nobody)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or tables")
     parser.set_defaults(run=run)
 
@@ -86,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.broker:
         return produce(args, config)
+    if not args.send_expired:
+        config = expire_before_now(config)
     try:
         with byte_progress(f"replaying {args.log.name}", enabled=not args.quiet) as update:
             result = replay_to_dir(
@@ -99,6 +110,14 @@ def run(args: argparse.Namespace) -> int:
             console.print()
     console.print(f"outputs in {args.out}/ (summary.json has the figures above)")
     return 0
+
+
+def expire_before_now(config: PulseConfig) -> PulseConfig:
+    """Messages that expired before this moment are suppressed (the wall clock enters here,
+    at the command line, never in the core)."""
+    policy = dataclasses.replace(config.campaigns.policy, expired_before=int(time.time() * 1000))
+    campaigns = dataclasses.replace(config.campaigns, policy=policy)
+    return dataclasses.replace(config, campaigns=campaigns)
 
 
 def produce(args: argparse.Namespace, config: Any) -> int:

@@ -93,6 +93,11 @@ class Policy:
     attribution_days: float = 7.0
     stats_every_hours: float = 24.0
     consent_source: str = "pulse"
+    # Messages whose expiry falls before this time (epoch ms; 0: none) are suppressed as
+    # `expired`. `pulse replay` sets it to when the replay runs, so replaying an old log
+    # never emits sends nobody could still receive (unless --send-expired). Never read
+    # from the wall clock here: the command line passes it in.
+    expired_before: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,12 @@ def decide(
     if now > expires_at:
         late = (now - expires_at) / 3_600_000
         return suppress("expired", f"decided {late:.1f} h after the message's expiry")
+    if expires_at < policy.expired_before:
+        return suppress(
+            "expired",
+            "already expired when this replay ran (pass --send-expired to decide it in the "
+            "log's own time)",
+        )
     consent = state.features.consent
     if policy.consent_source == "external":
         channels = [channel for channel in campaign.channels if consent.get(channel) is not False]

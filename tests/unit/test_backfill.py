@@ -63,13 +63,13 @@ def test_backfill_then_replay_of_the_rest_ends_in_the_same_segments(
     with gzip.open(history) as source:
         split = format_ts(max(parse_ts(orjson.loads(line)["ts"]) for line in source) + 1)
     one = tmp_path / "one"
-    assert (
-        main(["replay", str(whole), "--out", str(one), "--quiet", "--backfill-until", split]) == 0
-    )
+    # --send-expired: decide messages in the log's own time (2026-02), as a live worker did.
+    replay = ["--quiet", "--send-expired"]
+    assert main(["replay", str(whole), "--out", str(one), *replay, "--backfill-until", split]) == 0
     loaded, resumed = tmp_path / "backfill", tmp_path / "resumed"
     assert main(["backfill", str(history), "--out", str(loaded), "--quiet"]) == 0
     state = loaded / "state.jsonl.gz"
-    assert main(["replay", str(rest), "--out", str(resumed), "--quiet", "--state", str(state)]) == 0
+    assert main(["replay", str(rest), "--out", str(resumed), *replay, "--state", str(state)]) == 0
     # Nothing was decided for the history: no message, suppression or deferral.
     assert lines(loaded / "campaign-messages.jsonl") == []
     backfilled = lines(loaded / "segment-changes.jsonl")
@@ -114,3 +114,26 @@ def test_a_snapshot_from_another_partition_count_is_refused(
         ]
     )
     assert code != 0
+
+
+def test_replaying_an_old_log_messages_nobody_unless_asked(
+    logs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    whole = logs[0]
+    assert main(["replay", str(whole), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    decided = [
+        m
+        for m in lines(tmp_path / "a" / "campaign-messages.jsonl")
+        if m["type"] != "campaign_stats"
+    ]
+    assert decided and not any(m["type"] == "campaign_message" for m in decided)
+    assert any("already expired when this replay ran" in m.get("detail", "") for m in decided)
+    assert (
+        main(["replay", str(whole), "--out", str(tmp_path / "b"), "--quiet", "--send-expired"]) == 0
+    )
+    sent = [
+        m
+        for m in lines(tmp_path / "b" / "campaign-messages.jsonl")
+        if m["type"] == "campaign_message"
+    ]
+    assert sent
