@@ -22,7 +22,7 @@ demo: setup  ## embedded broker + topics + worker + simulated shoppers + live vi
 
 run: setup  ## simulate 10,000 shoppers for 120 days and replay them in-process into $(OUT)/
 	$(BIN)/pulse simulate --users 10000 --days 120 --seed 7 --out $(OUT)/sim.jsonl.gz
-	$(BIN)/pulse replay $(OUT)/sim.jsonl.gz --out $(OUT)
+	$(BIN)/pulse replay $(OUT)/sim.jsonl.gz --out $(OUT) --send-expired
 
 test: setup  ## run every test tier (unit, stream, integration) and the doctests
 	$(BIN)/python -m pytest -q
