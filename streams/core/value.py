@@ -189,15 +189,24 @@ def evaluate_value(
     state: UserState, ranks: PopulationRanks, cfg: ValueConfig, now: int, cause: str | None
 ) -> list[Change]:
     """Re-score the user's RFM tier and membership; returns the changes."""
-    changes: list[Change] = []
-    key = customer_key(state.features)
     state.value_checked_day = now // MS_PER_DAY
+    key = customer_key(state.features)
     if key is None:
-        if not state.value_tier:
-            changes.append(_change(state, VALUE_DIMENSION, PROSPECT, "no purchase yet", now, cause))
-            state.value_tier = PROSPECT
-        return changes
+        if state.value_tier:
+            return []
+        change = _change(state, VALUE_DIMENSION, PROSPECT, "no purchase yet", now, cause)
+        state.value_tier = PROSPECT
+        return [change]
     state.rfm = ranks.scores(key)
+    return [
+        change
+        for change in (_rfm_tier(state, cfg, now, cause), _membership(state, cfg, now, cause))
+        if change is not None
+    ]
+
+
+def _rfm_tier(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -> Change | None:
+    """The RFM tier from the score, among the tiers whose conditions hold."""
     score = sum(state.rfm)
     margin = cfg.rfm_hysteresis_points
     blocked = {tier.name: unmet(tier, state.features, now) for tier in cfg.rfm_tiers}
@@ -207,25 +216,31 @@ def evaluate_value(
     )
     if cause is None and _lower(tier, state.value_tier, cfg) and not blocked.get(state.value_tier):
         if within_rhythm(state.features, now):
-            return changes  # not yet late by their own buying rhythm: no vote to fall
+            return None  # not yet late by their own buying rhythm: no vote to fall
         # A fall on the score alone, found by event time (R sinks as others buy), must
         # hold at `downgrade_after_checks` re-scorings in a row: a customer who buys
         # every ten days is re-scored a week after each order, and must not flap.
         state.value_votes += 1
         if state.value_votes < cfg.downgrade_after_checks:
-            return changes
+            return None
         tier = _one_below(state.value_tier, eligible)  # tier by tier, never a sudden drop
     state.value_votes = 0
-    if tier != state.value_tier:
-        r, f, m = state.rfm
-        reason = f"rfm score {score} (r{r} f{f} m{m})"
-        # Say which condition kept the customer out of (or took them out of) a better tier.
-        by_score = next(t.name for t in cfg.rfm_tiers if score >= t.minimum)
-        why_not = blocked.get(state.value_tier) or (None if by_score == tier else blocked[by_score])
-        if why_not:
-            reason += f"; {why_not}"
-        changes.append(_change(state, VALUE_DIMENSION, tier, reason, now, cause))
-        state.value_tier = tier
+    if tier == state.value_tier:
+        return None
+    r, f, m = state.rfm
+    reason = f"rfm score {score} (r{r} f{f} m{m})"
+    # Say which condition kept the customer out of (or took them out of) a better tier.
+    by_score = next(t.name for t in cfg.rfm_tiers if score >= t.minimum)
+    why_not = blocked.get(state.value_tier) or (None if by_score == tier else blocked[by_score])
+    if why_not:
+        reason += f"; {why_not}"
+    change = _change(state, VALUE_DIMENSION, tier, reason, now, cause)
+    state.value_tier = tier
+    return change
+
+
+def _membership(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -> Change | None:
+    """The membership tier from its metric (lifetime spend by default)."""
     metric = VARIABLES[cfg.membership_metric].compute(state, now)
     assert isinstance(metric, int | float)
     share = cfg.membership_hysteresis
@@ -235,19 +250,12 @@ def evaluate_value(
         cfg.membership_tiers,
         lambda held: held.minimum * (1.0 - share),
     )
-    if member != state.membership:
-        changes.append(
-            _change(
-                state,
-                MEMBERSHIP_DIMENSION,
-                member,
-                f"{cfg.membership_metric} {metric:.2f}",
-                now,
-                cause,
-            )
-        )
-        state.membership = member
-    return changes
+    if member == state.membership:
+        return None
+    reason = f"{cfg.membership_metric} {metric:.2f}"
+    change = _change(state, MEMBERSHIP_DIMENSION, member, reason, now, cause)
+    state.membership = member
+    return change
 
 
 def _one_below(current: str, eligible: tuple[Tier, ...]) -> str:
