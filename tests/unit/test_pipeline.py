@@ -240,3 +240,18 @@ def test_a_100k_line_order_and_a_50_mb_line_are_dead_letters_and_the_log_goes_on
     assert "more than 10000 lines" in letters[1]["detail"]
     assert all(len(encode(o)) < 64 * 1024 for o in letters)
     assert pipeline.stats.accepted["click"] == 1  # the next record is processed as usual
+
+
+def test_users_land_on_the_partition_kafkas_default_partitioner_picks() -> None:
+    """The in-process split equals what Java clients and aiokafka do for a keyed record
+    (murmur2); a user's state lives where their events arrive."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from streams.core.ids import partition_for
+
+    keys = ["u1", "user-42", "ä-üser", "0", "x" * 200, *(f"u{n:06d}" for n in range(2000))]
+    for partitions in (1, 4, 12, 48):
+        every = list(range(partitions))
+        for key in keys:
+            expected = DefaultPartitioner()(key.encode("utf-8"), every, every)
+            assert partition_for(key, partitions) == expected, (key, partitions)
