@@ -43,6 +43,9 @@ class Settings:
     # cleanable at once, and the cleaner must compact within `changelog_max_compaction_lag_ms`.
     changelog_segment_ms: int = 6 * 3_600_000
     changelog_max_compaction_lag_ms: int = 24 * 3_600_000
+    # Replicas of every topic Pulse creates (its inputs, outputs and changelog): 1 for a
+    # single broker, 3 on a production cluster.
+    replication_factor: int = 1
     # /readyz fails when an input partition with lag has not committed for this long.
     stall_after_s: float = 300.0
     metrics_port: int = 9464

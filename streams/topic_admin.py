@@ -11,12 +11,17 @@ from streams.core.topics import ALL_TOPICS, INPUT_TOPICS
 
 
 async def ensure_topics(
-    options: dict[str, Any], partitions: int, config_source: str, prefix: str = ""
+    options: dict[str, Any],
+    partitions: int,
+    config_source: str,
+    prefix: str = "",
+    replication_factor: int = 1,
 ) -> list[str]:
     """Create missing topics; fail clearly when an input topic has another partition count.
 
     Users are assigned to partitions by hashing their id over the partition count, so the
-    input topics must have exactly `stream.partitions` partitions.
+    input topics must have exactly `stream.partitions` partitions. New topics get
+    `replication_factor` replicas (PULSE_REPLICATION_FACTOR: 3 on a production cluster).
     """
     admin = AIOKafkaAdminClient(**options)
     await admin.start()
@@ -37,7 +42,9 @@ async def ensure_topics(
                     )
         missing = [prefix + name for name in ALL_TOPICS if prefix + name not in existing]
         if missing:
-            await admin.create_topics([NewTopic(name, partitions, 1) for name in missing])
+            await admin.create_topics(
+                [NewTopic(name, partitions, replication_factor) for name in missing]
+            )
         return missing
     finally:
         await admin.close()

@@ -133,7 +133,13 @@ def produce(args: argparse.Namespace, config: Any) -> int:
     options = aiokafka_options(settings)
 
     async def main(update: Any) -> Any:
-        await ensure_topics(options, config.stream.partitions, config.source, settings.topic_prefix)
+        await ensure_topics(
+            options,
+            config.stream.partitions,
+            config.source,
+            settings.topic_prefix,
+            settings.replication_factor,
+        )
         return await produce_log(
             args.log,
             options,

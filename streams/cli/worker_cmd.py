@@ -84,6 +84,7 @@ def connect(
                 config.stream.partitions,
                 config.source,
                 settings.topic_prefix,
+                settings.replication_factor,
             )
         )
     except OSError as exc:

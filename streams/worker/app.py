@@ -84,7 +84,7 @@ class PulseWorker:
             store="memory://",
             datadir=str(settings.workdir),
             topic_partitions=partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.replication_factor,
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
             broker_commit_interval=settings.commit_interval_s,

@@ -48,3 +48,18 @@ def test_client_certificates_are_loaded_for_mutual_tls(tmp_path: Path) -> None:
     with pytest.raises((FileNotFoundError, ssl.SSLError)):
         ssl_context(settings)  # the worker refuses to start without its certificate
     assert isinstance(ssl_context(Settings(security_protocol="SSL")), ssl.SSLContext)
+
+
+def test_topics_are_created_with_the_configured_replication_factor() -> None:
+    import asyncio
+    from unittest import mock
+
+    from streams.topic_admin import ensure_topics
+
+    assert Settings.from_env({"PULSE_REPLICATION_FACTOR": "3"}).replication_factor == 3
+    admin = mock.AsyncMock()
+    admin.list_topics.return_value = []
+    with mock.patch("streams.topic_admin.AIOKafkaAdminClient", return_value=admin):
+        asyncio.run(ensure_topics({}, 4, "test", "p-", replication_factor=3))
+    created = admin.create_topics.call_args.args[0]
+    assert created and all(t.replication_factor == 3 and t.num_partitions == 4 for t in created)
