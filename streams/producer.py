@@ -12,7 +12,12 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from streams.core.timefmt import parse_ts
+from streams.core.config import PulseConfig
+from streams.core.errors import InvalidEvent
+from streams.core.events import decode_event
+from streams.core.ids import partition_for
+from streams.core.ticks import TickClock, read_tick, tick_record
+from streams.core.timefmt import MS_PER_DAY, parse_ts
 from streams.core.topics import FALLBACK_INPUT_TOPIC, INPUT_TOPIC_BY_TYPE
 from streams.logfile import LogReader
 
@@ -35,6 +40,26 @@ def route(raw: bytes) -> tuple[str, bytes | None, int | None]:
     return topic, key, ts
 
 
+TICK_TOPIC = "clicks"  # ticks ride on the busiest input topic
+
+
+def ticks_before(raw: bytes, ticks: TickClock, config: PulseConfig) -> list[tuple[int, int]]:
+    """(partition, tick) pairs due before `raw`, as the in-process pipeline makes them."""
+    if read_tick(raw) is not None:
+        return []
+    try:
+        event = decode_event(raw, config.stream.max_event_bytes, config.stream.earliest_event_time)
+    except InvalidEvent:
+        return []
+    own = partition_for(event.user_id, config.stream.partitions)
+    return [
+        (partition, tick)
+        for tick in ticks.feed(own, event.ts)
+        for partition in range(config.stream.partitions)
+        if partition != own
+    ]
+
+
 async def produce_log(
     log: Path,
     options: dict[str, Any],
@@ -43,8 +68,20 @@ async def produce_log(
     stop: asyncio.Event | None = None,
     prefix: str = "",
     counts: Counter[str] | None = None,
+    config: PulseConfig | None = None,
 ) -> Counter[str]:
-    """Send every line of `log`; with `speed`, event-time gaps are replayed `speed`x faster."""
+    """Send every line of `log`; with `speed`, event-time gaps are replayed `speed`x faster.
+
+    With `config`, also the ticks an in-process replay of the log would make
+    (streams/core/ticks.py): one record per other partition of the `clicks` topic, written
+    just before the event that moved the log's time past an hour, so a worker's idle
+    partitions follow the others exactly as in-process.
+    """
+    ticks = (
+        TickClock(config.stream.partitions, config.stream.max_future_days * MS_PER_DAY)
+        if config
+        else None
+    )
     producer = AIOKafkaProducer(linger_ms=5, **options)
     await producer.start()
     counts = Counter() if counts is None else counts  # a caller's counter sees live counts
@@ -56,6 +93,14 @@ async def produce_log(
                 if stop is not None and stop.is_set():
                     break
                 topic, key, ts = route(raw)
+                if ticks is not None and config is not None:
+                    for partition, tick in ticks_before(raw, ticks, config):
+                        await producer.send(
+                            prefix + TICK_TOPIC,
+                            value=tick_record(partition, tick),
+                            partition=partition,
+                        )
+                        counts["ticks"] += 1
                 if speed and ts is not None:
                     first_ts = ts if first_ts is None else first_ts
                     delay = (ts - first_ts) / 1000.0 / speed - (time.monotonic() - started)

@@ -146,6 +146,7 @@ def produce(args: argparse.Namespace, config: Any) -> int:
             None if args.max else args.speed,
             update,
             prefix=settings.topic_prefix,
+            config=config,
         )
 
     with byte_progress(f"producing {args.log.name}", enabled=not args.quiet) as update:

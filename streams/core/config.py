@@ -46,6 +46,9 @@ class StreamConfig:
     # "keep": dead letters carry the rejected bytes (the first 16 KiB); "redact": only
     # their length and hash, for shops whose bad records may hold personal data.
     dead_letter_payload: str = "keep"
+    # A partition with no events of its own follows the others' event time this far
+    # behind (streams/core/ticks.py), so its users still become dormant; 0: never.
+    idle_partition_lag_minutes: int = 1440
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,9 @@ def _stream(reader: Reader, data: object) -> StreamConfig:
         ),
         max_future_days=reader.number(raw, path, "max_future_days", d.max_future_days, 1, True),
         backfill_until=_instant(reader, raw, path, "backfill_until", "1970-01-01T00:00:00Z"),
+        idle_partition_lag_minutes=reader.number(
+            raw, path, "idle_partition_lag_minutes", d.idle_partition_lag_minutes, 0, True
+        ),
         dead_letter_payload=_choice(
             reader, raw, path, "dead_letter_payload", ("keep", "redact"), d.dead_letter_payload
         ),

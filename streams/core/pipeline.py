@@ -60,6 +60,7 @@ from streams.core.recommend import RecommendTracker
 from streams.core.rule_segments import OUT, evaluate_rules
 from streams.core.seen import SeenBefore
 from streams.core.state import UserState
+from streams.core.ticks import TickClock, read_tick
 from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts, parse_ts
 from streams.core.timers import DueIndex
 from streams.core.value import PopulationRanks, customer_key, evaluate_value, value_due
@@ -118,6 +119,7 @@ class Stats:
     last_rule_error: str = ""
     users_expired: int = 0
     users_erased: int = 0
+    ticks_ignored: int = 0  # tick records met in a log replayed in-process
     churn: ChurnStats = field(default_factory=ChurnStats)
     campaigns: CampaignCounters = field(default_factory=CampaignCounters)
 
@@ -159,6 +161,7 @@ class PartitionPipeline:
         self.lateness = config.stream.allowed_lateness_minutes * MS_PER_MINUTE
         self.max_future = config.stream.max_future_days * MS_PER_DAY
         self.backfill_until = config.stream.backfill_until
+        self.idle_lag = config.stream.idle_partition_lag_minutes * MS_PER_MINUTE
         self.ttl = config.stream.state_ttl_days * MS_PER_DAY
         self.activity = frozenset(config.lifecycle.activity)
         self.dedup_cap = config.stream.dedup_ids_per_user
@@ -311,6 +314,19 @@ class PartitionPipeline:
                 outputs.extend(self.campaigns.on_time(state, watermark, changes, scored))
             self._schedule(state)
             self.store.put(state)
+        return outputs
+
+    def tick(self, ts: int) -> list[Output]:
+        """The log's event time reached `ts` elsewhere: an idle partition follows, a day
+        behind (stream.idle_partition_lag_minutes); an active one is already ahead."""
+        if not self.idle_lag:
+            return []
+        target = ts - self.idle_lag
+        if target <= self.clock:
+            return []
+        self.clock = target
+        outputs = self.advance(self.watermark)
+        self.stats.count_outputs(outputs)
         return outputs
 
     def rebuild(self, states: Iterable[UserState]) -> None:
@@ -589,6 +605,7 @@ class Pipeline:
         self.max_bytes = config.stream.max_event_bytes
         self.earliest = config.stream.earliest_event_time
         self.redact = config.stream.dead_letter_payload == "redact"
+        self.ticks = TickClock(config.stream.partitions, config.stream.max_future_days * MS_PER_DAY)
         self.partitions = [
             PartitionPipeline(
                 index, config, DictStore(), self.stats, None if models is None else models(index)
@@ -601,6 +618,10 @@ class Pipeline:
 
     def process(self, raw: bytes, source: dict[str, Any]) -> list[Output]:
         """Decode one record and run it through its user's partition."""
+        if read_tick(raw) is not None:
+            # A tick recorded from a topic: in-process, ticks come from the log itself.
+            self.stats.ticks_ignored += 1
+            return []
         self.stats.records += 1
         try:
             event = decode_event(raw, self.max_bytes, self.earliest)
@@ -610,8 +631,14 @@ class Pipeline:
             output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts, self.redact)
             self.stats.count_outputs([output])
             return [output]
+        partition = self.partition_of(event.user_id)
+        outputs: list[Output] = []
+        for tick in self.ticks.feed(partition.partition, event.ts):
+            for each in self.partitions:
+                if each is not partition:  # this event moves its own partition's clock
+                    outputs.extend(each.tick(tick))
         try:
-            return self.partition_of(event.user_id).process(event, raw, source)
+            return outputs + partition.process(event, raw, source)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the replay: dead letter
             self.stats.rejected[PROCESSING_ERROR] += 1
             output = dead_letter(

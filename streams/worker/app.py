@@ -328,19 +328,20 @@ class PulseWorker:
             return self.runtime.process(partition, pending)
         except Exception as exc:
             source = pending.source
+            decoded = pending.decoded
+            event_id = getattr(decoded, "event_id", None)  # a tick has none
             log.error(
                 "processing failed; the record goes to dead letters",
                 exc_info=True,
-                extra={**source, "event_id": pending.decoded.event_id, "error": repr(exc)},
+                extra={**source, "event_id": event_id, "error": repr(exc)},
             )
             self.runtime.stats.rejected[PROCESSING_ERROR] += 1
-            decoded = pending.decoded
             letter = dead_letter(
                 pending.raw,
                 PROCESSING_ERROR,
                 repr(exc)[:500],
                 source,
-                decoded.user_id,
+                getattr(decoded, "user_id", None),
                 decoded.ts,
                 self.runtime.redact_dead_letters,
             )

@@ -28,6 +28,7 @@ from streams.core.merge import SourceMerger
 from streams.core.outputs import Output, dead_letter
 from streams.core.pipeline import PartitionPipeline, Stats, salvage
 from streams.core.seen import SeenBefore
+from streams.core.ticks import read_tick
 from streams.core.timefmt import format_ts
 from streams.core.topics import INPUT_TOPICS
 from streams.worker.store import (
@@ -58,12 +59,19 @@ LATENCY_BOUNDS: tuple[float, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A tick record waiting in the merger: the log's event time reached `ts`."""
+
+    ts: int
+
+
 @dataclass(slots=True)
 class Pending:
     """A decoded record waiting in the merger, with what is needed to ack and explain it."""
 
     event: Any  # the Faust event, acked once processed
-    decoded: AnyEvent
+    decoded: AnyEvent | Tick
     raw: bytes
     source: dict[str, Any]
 
@@ -257,6 +265,15 @@ class WorkerRuntime:
             # At-least-once delivery after a crash: its effects and outputs are saved.
             self.redelivered += 1
             return None
+        tick = read_tick(raw)
+        if tick is not None:
+            # The log's event time, from Pulse's producer (streams/core/ticks.py): merged
+            # with this partition's records by time, like any event. A tick meant for
+            # another partition number is ignored.
+            if tick[0] != partition:
+                return [], [], None
+            runtime.merger.push(topic, tick[1], Pending(event, Tick(tick[1]), raw, source))
+            return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
         self.stats.records += 1
         self.consumed[topic] += 1
         try:
@@ -288,6 +305,8 @@ class WorkerRuntime:
 
     def process(self, partition: int, pending: Pending) -> list[Output]:
         runtime = self.partitions[partition]
+        if isinstance(pending.decoded, Tick):
+            return runtime.pipeline.tick(pending.decoded.ts)
         topic, offset = pending.source["topic"], pending.source["offset"]
         user_id = pending.decoded.user_id
         saved = runtime.store.get(user_id)

@@ -73,7 +73,8 @@ def ensure_input_topics(url: str, prefix: str) -> None:
 def produce(url: str, prefix: str, log: Path, speed: float | None = None) -> None:
     options = {"bootstrap_servers": bootstrap(url)}
     ensure_input_topics(url, prefix)
-    asyncio.run(produce_log(log, options, speed, prefix=prefix))
+    # With the config: the ticks an in-process replay makes, so idle partitions agree.
+    asyncio.run(produce_log(log, options, speed, prefix=prefix, config=load_config(None)))
 
 
 def read_topic(

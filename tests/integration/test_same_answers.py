@@ -79,3 +79,30 @@ def test_worker_outputs_equal_in_process_replay(
         source = orjson.loads(value)["source"]
         assert source["topic"].startswith(namespace) and source["offset"] >= 0
         assert 0 <= source["partition"] < 4
+
+
+def test_a_quiet_partition_follows_the_others_through_the_broker_too(
+    broker_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """The hand-made case of a customer alone in a partition: ticks written by the
+    producer make the worker's idle partition move exactly as the in-process one."""
+    from tests.helpers import DAY, T0, click, purchase
+    from tests.unit.test_idle_partitions import users_in_two_partitions
+
+    alone, other = users_in_two_partitions()
+    events = [purchase(alone, T0)] + [click(other, T0 + d * DAY) for d in range(1, 200)]
+    log = tmp_path / "quiet.jsonl"
+    log.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    expected = unique_by_id(in_process(log, tmp_path / "inproc")["segment-changes"])
+    assert b'"to":"churned"' in b"".join(v for v in expected.values() if alone.encode() in v)
+    worker = Worker(broker_url, namespace, tmp_path)
+    try:
+        produce(broker_url, namespace, log)
+        records = read_topic(
+            broker_url,
+            namespace + "segment-changes",
+            lambda got: len(unique_by_id([r.value for r in got])) >= len(expected),
+        )
+    finally:
+        worker.stop()
+    assert unique_by_id([record.value for record in records]) == expected
