@@ -47,10 +47,7 @@ class Suite:
 
     def dump_all(self) -> dict[str, bytes]:
         """Checkpoints of every model (a snapshot), changed or not."""
-        return {
-            name: dump(model.to_state(), kind=model.kind, config=model.config.to_dict())
-            for name, model in self.members().items()
-        }
+        return {name: _checkpoint(model) for name, model in self.members().items()}
 
     def dump_changed(self) -> dict[str, bytes]:
         """Checkpoints of the models that learned something since the last call."""
@@ -58,9 +55,13 @@ class Suite:
         for name, model in self.members().items():
             step = _step(model)
             if self._saved.get(name) != step:
-                blobs[name] = dump(model.to_state(), kind=model.kind, config=model.config.to_dict())
+                blobs[name] = _checkpoint(model)
                 self._saved[name] = step
         return blobs
+
+
+def _checkpoint(model: Any) -> bytes:
+    return dump(model.to_state(), kind=model.kind, config=model.config.to_dict())
 
 
 def _step(model: Any) -> int:

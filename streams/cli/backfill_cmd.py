@@ -51,25 +51,22 @@ def add_backfill_until(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def with_backfill(config: PulseConfig, until: str | None) -> PulseConfig:
-    """The config with `stream.backfill_until` set from a command-line time, if given."""
-    if until is None:
+def with_backfill(config: PulseConfig, until: str | None, whole_log: bool = False) -> PulseConfig:
+    """The config with `stream.backfill_until` set from a command-line time; without one,
+    unchanged, or (`whole_log`) everything is history. ValueError if `until` is no time."""
+    if until is None and not whole_log:
         return config
-    stream = dataclasses.replace(config.stream, backfill_until=parse_ts(until))
-    return dataclasses.replace(config, stream=stream)
+    ms = MAX_TS if until is None else parse_ts(until)
+    return dataclasses.replace(config, stream=dataclasses.replace(config.stream, backfill_until=ms))
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.log.is_file():
         return fail(f"log file {args.log} does not exist", "give the shop's history as JSONL")
     try:
-        until = parse_ts(args.until) if args.until is not None else MAX_TS
+        config = with_backfill(load_config(args.config), args.until, whole_log=True)
     except ValueError:
         return fail(f"--until {args.until!r} is not a time", "e.g. --until 2024-01-01T00:00:00Z")
-    config = load_config(args.config)
-    config = dataclasses.replace(
-        config, stream=dataclasses.replace(config.stream, backfill_until=until)
-    )
     with byte_progress(f"backfilling {args.log.name}", enabled=not args.quiet) as update:
         result = replay_to_dir(args.log, args.out, config, update)
     users = save_snapshot(result.pipeline, args.out / STATE_FILE)

@@ -454,8 +454,8 @@ class PartitionPipeline:
             changes.append(change)
             changes.extend(self._evaluate_rules(state, change.ts, None))
         # Recency moves with event time: the tier is re-scored at each of its due times
-        # (weekly steps, a last purchase too old for the tier) up to `now`, so a long quiet
-        # spell shows as the tier-by-tier fall it was (at most one step per rescore_days).
+        # (doubling steps after the last purchase, a purchase too old for the tier) up to
+        # `now`, so a long quiet spell shows as the tier-by-tier fall it was.
         previous = -1
         while (at := value_due(state, self.config.value)) is not None and previous < at <= now:
             if at >= expires:
@@ -589,11 +589,33 @@ class PartitionPipeline:
     def _reject(
         self, event: AnyEvent, raw: bytes, source: dict[str, Any], reason: str, detail: str
     ) -> Output:
-        self.stats.rejected[reason] += 1
-        redact = self.config.stream.dead_letter_payload == "redact"
-        output = dead_letter(raw, reason, detail, source, event.user_id, event.ts, redact)
-        self.stats.count_outputs([output])
-        return output
+        return reject(self.stats, self.config, raw, reason, detail, source, event.user_id, event.ts)
+
+
+def reject(
+    stats: Stats,
+    config: PulseConfig,
+    raw: bytes,
+    reason: str,
+    detail: str,
+    source: dict[str, Any],
+    user_id: str | None,
+    ts: int | None,
+) -> Output:
+    """A dead letter for `raw`, counted by reason (in the pipeline, replay and worker alike)."""
+    stats.rejected[reason] += 1
+    redact = config.stream.dead_letter_payload == "redact"
+    output = dead_letter(raw, reason, detail, source, user_id, ts, redact)
+    stats.count_outputs([output])
+    return output
+
+
+def undecodable(
+    stats: Stats, config: PulseConfig, raw: bytes, error: InvalidEvent, source: dict[str, Any]
+) -> Output:
+    """The dead letter of a record that is not a valid event (its user and time if legible)."""
+    user_id, ts = salvage(raw)
+    return reject(stats, config, raw, error.reason, error.detail, source, user_id, ts)
 
 
 class Pipeline:
@@ -604,7 +626,6 @@ class Pipeline:
         self.stats = Stats()
         self.max_bytes = config.stream.max_event_bytes
         self.earliest = config.stream.earliest_event_time
-        self.redact = config.stream.dead_letter_payload == "redact"
         self.ticks = TickClock(config.stream.partitions, config.stream.max_future_days * MS_PER_DAY)
         self.partitions = [
             PartitionPipeline(
@@ -626,11 +647,7 @@ class Pipeline:
         try:
             event = decode_event(raw, self.max_bytes, self.earliest)
         except InvalidEvent as exc:
-            self.stats.rejected[exc.reason] += 1
-            user_id, ts = salvage(raw)
-            output = dead_letter(raw, exc.reason, exc.detail, source, user_id, ts, self.redact)
-            self.stats.count_outputs([output])
-            return [output]
+            return [undecodable(self.stats, self.config, raw, exc, source)]
         partition = self.partition_of(event.user_id)
         outputs: list[Output] = []
         for tick in self.ticks.feed(partition.partition, event.ts):
@@ -640,12 +657,13 @@ class Pipeline:
         try:
             return outputs + partition.process(event, raw, source)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the replay: dead letter
-            self.stats.rejected[PROCESSING_ERROR] += 1
-            output = dead_letter(
-                raw, PROCESSING_ERROR, repr(exc)[:500], source, event.user_id, event.ts, self.redact
-            )
-            self.stats.count_outputs([output])
-            return [output]
+            detail = repr(exc)[:500]
+            user, ts = event.user_id, event.ts
+            # The other partitions' tick outputs stand: only this record failed.
+            return [
+                *outputs,
+                reject(self.stats, self.config, raw, PROCESSING_ERROR, detail, source, user, ts),
+            ]
 
     def populations(self) -> Counter[tuple[str, str]]:
         total: Counter[tuple[str, str]] = Counter()

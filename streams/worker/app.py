@@ -26,7 +26,8 @@ from faust.types import TP
 
 from streams.core.config import PulseConfig
 from streams.core.events import PROCESSING_ERROR
-from streams.core.outputs import OUTPUT_TOPICS, Output, dead_letter, encode
+from streams.core.outputs import OUTPUT_TOPICS, Output, encode
+from streams.core.pipeline import reject
 from streams.core.topics import INPUT_TOPICS
 from streams.logs import json_logging
 from streams.settings import Settings
@@ -335,17 +336,16 @@ class PulseWorker:
                 exc_info=True,
                 extra={**source, "event_id": event_id, "error": repr(exc)},
             )
-            self.runtime.stats.rejected[PROCESSING_ERROR] += 1
-            letter = dead_letter(
+            letter = reject(
+                self.runtime.stats,
+                self.runtime.config,
                 pending.raw,
                 PROCESSING_ERROR,
                 repr(exc)[:500],
                 source,
                 getattr(decoded, "user_id", None),
                 decoded.ts,
-                self.runtime.redact_dead_letters,
             )
-            self.runtime.stats.count_outputs([letter])
             return [letter]
 
     async def _save(self) -> None:

@@ -25,8 +25,8 @@ from streams.core.errors import InvalidEvent
 from streams.core.events import AnyEvent, decode_event
 from streams.core.ids import partition_for
 from streams.core.merge import SourceMerger
-from streams.core.outputs import Output, dead_letter
-from streams.core.pipeline import PartitionPipeline, Stats, salvage
+from streams.core.outputs import Output
+from streams.core.pipeline import PartitionPipeline, Stats, undecodable
 from streams.core.seen import SeenBefore
 from streams.core.ticks import read_tick
 from streams.core.timefmt import format_ts
@@ -161,7 +161,6 @@ class WorkerRuntime:
         committed: Callable[[str, int], int | None] | None = None,
     ) -> None:
         self.config = config
-        self.redact_dead_letters = config.stream.dead_letter_payload == "redact"
         self.table = table
         self.send_changelog = send_changelog  # (key, value, partition) onto the changelog
         self.fetch_state = fetch_state
@@ -281,13 +280,7 @@ class WorkerRuntime:
                 raw, self.config.stream.max_event_bytes, self.config.stream.earliest_event_time
             )
         except InvalidEvent as exc:
-            self.stats.rejected[exc.reason] += 1
-            user_id, ts = salvage(raw)
-            output = dead_letter(
-                raw, exc.reason, exc.detail, source, user_id, ts, self.redact_dead_letters
-            )
-            self.stats.count_outputs([output])
-            return [output], [], None
+            return [undecodable(self.stats, self.config, raw, exc, source)], [], None
         owner = partition_for(decoded.user_id, self.config.stream.partitions)
         if owner != partition:
             self.rekeyed += 1

@@ -48,3 +48,29 @@ def test_without_idle_following_the_quiet_partition_stops_time() -> None:
     alone, _ = users_in_two_partitions()
     moves = lifecycle(run({"idle_partition_lag_minutes": 0}), alone)
     assert [state for state, _ in moves] == ["new"]  # what issue 12 reported
+
+
+def test_a_record_that_fails_keeps_the_other_partitions_tick_outputs() -> None:
+    """A bug on one record dead-letters that record only: what the ticks it carried did to
+    other partitions (a quiet customer turning dormant) is still emitted."""
+    alone, other = users_in_two_partitions()
+    pipeline = Pipeline(build_config({"stream": {"partitions": PARTITIONS}}, "t.yaml"))
+    busy = pipeline.partition_of(other)
+    working = busy.process
+
+    def fails_after_day_29(event, raw, source):  # type: ignore[no-untyped-def]
+        if event.ts > T0 + 29 * DAY:
+            raise RuntimeError("a bug")
+        return working(event, raw, source)
+
+    busy.process = fails_after_day_29  # type: ignore[method-assign]
+    events = [purchase(alone, T0)] + [click(other, T0 + d * DAY) for d in range(1, 200)]
+    outputs = [o.value for e in events for o in pipeline.process(raw(e), {})]
+    letters = [o for o in outputs if o["type"] == "dead_letter"]
+    assert letters and all(o["reason"] == "processing_error" for o in letters)
+    assert [state for state, _ in lifecycle(outputs, alone)] == [
+        "new",
+        "active",
+        "dormant",
+        "churned",
+    ]
