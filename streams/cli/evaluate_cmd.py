@@ -161,6 +161,12 @@ def run_churn(args: argparse.Namespace) -> int:
             "(dead-letters.jsonl says why each record was refused)",
         )
     figures = summary(result)
+    if args.scores_out is not None:
+        with args.scores_out.open("wb") as out:
+            for line in score_lines(result):
+                out.write(orjson.dumps(line) + b"\n")
+        if not args.json:  # --json prints the figures alone, for a pipe
+            console.print(f"scores: {args.scores_out}")
     if args.json:
         console.print_json(data=figures)
         return 0
@@ -196,11 +202,6 @@ def run_churn(args: argparse.Namespace) -> int:
         console.print(calibration)
     if args.truth is not None:
         print_truth(args, result)
-    if args.scores_out is not None:
-        with args.scores_out.open("wb") as out:
-            for line in score_lines(result):
-                out.write(orjson.dumps(line) + b"\n")
-        console.print(f"scores: {args.scores_out}")
     return 0
 
 
