@@ -12,7 +12,7 @@ Every problem names the file, the line, the campaign and the field, with a fix.
 ...     "channels": ["email"], "template": "t"}]})
 Traceback (most recent call last):
 ...
-streams.core.errors.ConfigError: pulse.yaml: campaign 'x': 'campaigns.active[0].trigger.event' is 'cart_left' (fix: use one of cart_abandoned, browse_abandoned, search_abandoned, first_purchase)
+streams.core.errors.ConfigError: pulse.yaml: campaign 'x': 'campaigns.active[0].trigger.event' is 'cart_left' (fix: use one of first_purchase, cart_abandoned, browse_abandoned, search_abandoned)
 """
 
 from __future__ import annotations
@@ -25,25 +25,21 @@ from streams.core.config_reader import Path, Reader, dotted
 from streams.core.errors import ConfigError
 from streams.core.events import CONSENT_CHANNELS
 from streams.core.rules import Rule, RuleError, compile_rule
+from streams.core.triggers import Trigger, parse_trigger
 
-EVENT_TRIGGERS: Final = ("cart_abandoned", "browse_abandoned", "search_abandoned", "first_purchase")
-TIMED: Final = frozenset({"cart_abandoned", "browse_abandoned", "search_abandoned"})
-BANDS: Final = ("low", "medium", "high")
+__all__ = [
+    "CONSENT_SOURCES",
+    "DEFAULT_VARIANT",
+    "Campaign",
+    "CampaignsConfig",
+    "Coupon",
+    "Policy",
+    "Trigger",
+    "Variant",
+    "campaigns_section",
+]
+
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    kind: str  # "segment", "churn_band" or one of EVENT_TRIGGERS
-    dimension: str = ""
-    to: str = ""  # segment value (or band) entered; with leaving=True, the one left
-    leaving: bool = False
-    minutes: int = 0  # timed triggers: how long without a purchase
-    min_searches: int = 0
-    min_views: int = 0
-    # churn_band triggers: fire only when risk rose during inactivity — this many days
-    # after the user's last qualifying event (a purchase must never trigger a win-back).
-    min_days_inactive: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,69 +188,6 @@ def _policy(reader: Reader, data: object) -> Policy:
     )
 
 
-def _trigger(reader: Reader, scoped: _Scoped, data: object, path: Path) -> Trigger:
-    raw = reader.mapping(
-        data,
-        path,
-        (
-            "segment",
-            "churn_band",
-            "event",
-            "minutes",
-            "min_searches",
-            "min_views",
-            "min_days_inactive",
-        ),
-    )
-    kinds = [key for key in ("segment", "churn_band", "event") if key in raw]
-    if len(kinds) != 1:
-        raise scoped.fail(
-            path,
-            f"'{dotted(path)}' needs exactly one of segment, churn_band, event",
-            "e.g. trigger: {segment: {dimension: lifecycle, to: dormant}}",
-        )
-    kind = kinds[0]
-    if kind == "segment":
-        seg_path = (*path, "segment")
-        seg = reader.mapping(raw["segment"], seg_path, ("dimension", "to", "from"))
-        dimension = seg.get("dimension")
-        ends = [key for key in ("to", "from") if key in seg]
-        if not isinstance(dimension, str) or not dimension or len(ends) != 1:
-            raise scoped.fail(
-                seg_path,
-                f"'{dotted(seg_path)}' needs a dimension and one of to / from",
-                "e.g. segment: {dimension: lifecycle, to: dormant} (rule segments: dimension rule:<name>, to: in)",
-            )
-        return Trigger(
-            "segment", dimension=dimension, to=str(seg[ends[0]]), leaving=ends[0] == "from"
-        )
-    if kind == "churn_band":
-        band = raw["churn_band"]
-        if band not in BANDS:
-            raise scoped.fail(
-                (*path, "churn_band"),
-                f"'{dotted((*path, 'churn_band'))}' is {band!r}",
-                f"use one of {', '.join(BANDS)}",
-            )
-        inactive = reader.number(raw, path, "min_days_inactive", 14, 0, True)
-        return Trigger(
-            "churn_band", dimension="churn_band", to=str(band), min_days_inactive=inactive
-        )
-    event = raw["event"]
-    if event not in EVENT_TRIGGERS:
-        raise scoped.fail(
-            (*path, "event"),
-            f"'{dotted((*path, 'event'))}' is {event!r}",
-            f"use one of {', '.join(EVENT_TRIGGERS)}",
-        )
-    minutes = reader.number(raw, path, "minutes", 60, 1, True) if event in TIMED else 0
-    searches = (
-        reader.number(raw, path, "min_searches", 2, 1, True) if event == "search_abandoned" else 0
-    )
-    views = reader.number(raw, path, "min_views", 1, 1, True) if event == "browse_abandoned" else 0
-    return Trigger(str(event), minutes=minutes, min_searches=searches, min_views=views)
-
-
 def _campaign(reader: Reader, data: object, path: Path, seen: set[str]) -> Campaign:
     raw = reader.mapping(
         data,
@@ -290,7 +223,7 @@ def _campaign(reader: Reader, data: object, path: Path, seen: set[str]) -> Campa
         raise scoped.fail(
             path, "no 'trigger'", "add e.g. trigger: {event: cart_abandoned, minutes: 60}"
         )
-    trigger = _trigger(reader, scoped, raw["trigger"], (*path, "trigger"))
+    trigger = parse_trigger(reader, raw["trigger"], (*path, "trigger"), scoped.fail)
     channels = raw.get("channels")
     if (
         not isinstance(channels, list)

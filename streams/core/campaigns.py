@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
-from streams.core.campaign_config import TIMED, Campaign, CampaignsConfig
+from streams.core.campaign_config import Campaign, CampaignsConfig
 from streams.core.campaign_policy import (
     DEFER,
     SEND,
@@ -41,7 +41,8 @@ from streams.core.feature_view import VARIABLES
 from streams.core.ids import derive_id
 from streams.core.outputs import CAMPAIGN_MESSAGES, Output
 from streams.core.state import UserState
-from streams.core.timefmt import MS_PER_DAY, MS_PER_MINUTE, format_ts
+from streams.core.timefmt import MS_PER_DAY, format_ts
+from streams.core.triggers import TRIGGERS, Candidate, Moment
 
 HOUR_MS: Final = 3_600_000
 TREATMENT, HOLDOUT, GLOBAL_CONTROL = "treatment", "holdout", "global_control"
@@ -144,15 +145,6 @@ class CampaignCounters:
     backfill_skipped: int = 0  # candidates from history being backfilled: not decided
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    campaign: Campaign
-    cause_key: str  # what fired it, unique per user and campaign
-    cause_event_id: str | None
-    trigger: str  # readable description
-    ts: int  # event time it fired at
-
-
 class CampaignEngine:
     def __init__(
         self,
@@ -168,10 +160,15 @@ class CampaignEngine:
         self.ledger = ledger
         self.recommend = recommend
         self.attribution = int(config.policy.attribution_days * MS_PER_DAY)
-        self.segment_triggers = [c for c in config.campaigns if c.trigger.kind == "segment"]
-        self.band_triggers = [c for c in config.campaigns if c.trigger.kind == "churn_band"]
-        self.first_purchase = [c for c in config.campaigns if c.trigger.kind == "first_purchase"]
-        self.timed = [c for c in config.campaigns if c.trigger.kind in TIMED]
+        # Each trigger kind with its campaigns (configuration order), in the registry's order;
+        # timed kinds (event patterns) fire from due times, one campaign at a time.
+        self.moment_triggers = [
+            (kind, campaigns)
+            for name, kind in TRIGGERS.items()
+            if not kind.timed
+            and (campaigns := [c for c in config.campaigns if c.trigger.kind == name])
+        ]
+        self.timed = [c for c in config.campaigns if TRIGGERS[c.trigger.kind].timed]
         self.tier_names: tuple[str, ...] = ()
         self.campaign_names = [c.name for c in config.campaigns]
         self.backfill_until = 0  # set by the pipeline from stream.backfill_until
@@ -187,41 +184,21 @@ class CampaignEngine:
             self._attribute(state, event)
         if not changes and not is_purchase and (scored is None or not scored.band_changed):
             return []  # most events: nothing here can trigger a campaign
-        candidates = self._from_changes(changes) if changes else []
-        candidates += self._from_band(state, scored)
-        if is_purchase and state.features.orders == 1 and not state.returning:
-            for campaign in self.first_purchase:
-                candidates.append(
-                    Candidate(
-                        campaign,
-                        f"first:{event.event_id}",
-                        event.event_id,
-                        "first purchase",
-                        event.ts,
-                    )
-                )
-        return self._run(state, candidates, event.ts)
+        moment = Moment(state, event.ts, event, changes, scored)
+        return self._run(state, self._candidates(moment), event.ts)
 
     def on_time(
         self, state: UserState, now: int, changes: list[Change], scored: Scored | None = None
     ) -> list[Output]:
         """Event time reached `now`: time-driven segment moves, churn rescorings, event
         patterns, deferrals."""
-        candidates = self._from_changes(changes) if changes else []
-        candidates += self._from_band(state, scored)
+        moment = Moment(state, now, None, changes, scored)
+        candidates = self._candidates(moment) if changes or scored is not None else []
         outputs = self._run(state, candidates, now) if candidates else []
         for campaign in self.timed:
-            fire = self._timed_fire(state, campaign)
-            if fire is not None and fire[0] <= now:
-                at, marker, desc = fire
-                state.fired[campaign.name] = marker
-                # Decided now: the pattern's moment (`at`) may be long past after a quiet
-                # spell, and then the message has expired.
-                outputs += self._run(
-                    state,
-                    [Candidate(campaign, f"{campaign.trigger.kind}@{marker}", None, desc, at)],
-                    now,
-                )
+            # Each pattern decided alone: one campaign's message never arbitrates another's.
+            for candidate in TRIGGERS[campaign.trigger.kind].candidates(moment, [campaign]):
+                outputs += self._run(state, [candidate], now)
         if state.deferred:
             outputs += self._release(state, now)
         return outputs
@@ -234,9 +211,9 @@ class CampaignEngine:
         if not self.timed or not (f.cart_open or session_open):
             return earliest
         for campaign in self.timed:
-            fire = self._timed_fire(state, campaign)
-            if fire is not None and (earliest is None or fire[0] < earliest):
-                earliest = fire[0]
+            fire = TRIGGERS[campaign.trigger.kind].due(state, campaign)
+            if fire is not None and (earliest is None or fire < earliest):
+                earliest = fire
         return earliest
 
     def stats_due(self, now: int, partition: int) -> list[Output]:
@@ -261,75 +238,12 @@ class CampaignEngine:
 
     # -- triggers ---------------------------------------------------------------------------
 
-    def _from_band(self, state: UserState, scored: Scored | None) -> list[Candidate]:
-        """Churn-band campaigns whose band the user just entered while inactive long enough."""
-        if scored is None or not scored.band_changed:
-            return []
-        last = state.churn_anchor or state.features.last_purchase
-        inactive = scored.ts - last if last else MS_PER_DAY * 100_000
-        return [
-            Candidate(
-                campaign,
-                f"band:{scored.band}@{scored.cause}",
-                scored.event_id,
-                f"churn band {scored.previous_band or 'none'} -> {scored.band}",
-                scored.ts,
-            )
-            for campaign in self.band_triggers
-            if scored.band == campaign.trigger.to
-            and inactive >= campaign.trigger.min_days_inactive * MS_PER_DAY
-        ]
-
-    def _from_changes(self, changes: list[Change]) -> list[Candidate]:
-        found = []
-        for change in changes:
-            for campaign in self.segment_triggers:
-                t = campaign.trigger
-                if change.dimension != t.dimension:
-                    continue
-                value = change.old if t.leaving else change.new
-                if value == t.to and change.old != change.new:
-                    cause = change.cause if change.cause is not None else f"watermark@{change.ts}"
-                    found.append(
-                        Candidate(
-                            campaign,
-                            f"{t.dimension}:{change.old}->{change.new}@{cause}",
-                            change.cause,
-                            f"{t.dimension} {change.old or 'none'} -> {change.new}",
-                            change.ts,
-                        )
-                    )
-        return found
-
-    @staticmethod
-    def _timed_fire(state: UserState, campaign: Campaign) -> tuple[int, int, str] | None:
-        """(fire time, marker, description) of a pending event-pattern trigger, if any."""
-        f, t = state.features, campaign.trigger
-        wait = t.minutes * MS_PER_MINUTE
-        fired = state.fired.get(campaign.name)
-        if t.kind == "cart_abandoned":
-            if f.cart_open and f.cart_opened_at and fired != f.cart_opened_at:
-                return f.cart_opened_at + wait, f.cart_opened_at, f"cart left for {t.minutes} min"
-            return None
-        if f.sessions == 0 or fired == f.session_start or f.session_purchased:
-            return None
-        if (
-            t.kind == "browse_abandoned"
-            and f.session_views >= t.min_views
-            and not f.session_has_cart
-        ):
-            return (
-                f.session_last + wait,
-                f.session_start,
-                f"browsed {f.session_views} items, no cart, {t.minutes} min",
-            )
-        if t.kind == "search_abandoned" and f.session_searches >= t.min_searches:
-            return (
-                f.session_last + wait,
-                f.session_start,
-                f"{f.session_searches} searches, no purchase, {t.minutes} min",
-            )
-        return None
+    def _candidates(self, moment: Moment) -> list[Candidate]:
+        """What the moment's triggers propose (streams/core/triggers/), in registry order."""
+        candidates: list[Candidate] = []
+        for kind, campaigns in self.moment_triggers:
+            candidates += kind.candidates(moment, campaigns)
+        return candidates
 
     # -- decisions --------------------------------------------------------------------------
 

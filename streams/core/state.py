@@ -1,14 +1,33 @@
 """One user's whole state: features plus current segment memberships, in one record.
 
-It is what a Faust table holds per user key, so it round-trips through plain dicts.
+It is what a Faust table holds per user key, so it round-trips through plain dicts. The
+dict carries `version` (`STATE_VERSION`); a state saved by an older Pulse is brought up to
+date by `upcast`, one step per version, so a changelog or snapshot outlives an upgrade:
+
+>>> old = {"user_id": "u1", "churn_pending": [5, "e1", 0.4, [1.0]]}  # version 1: no key
+>>> upcast(old)["version"], upcast(old)["churn_pending"]
+(2, [])
+>>> UserState.from_dict(UserState("u2").to_dict()).user_id
+'u2'
+>>> upcast({"user_id": "u3", "version": 99})
+Traceback (most recent call last):
+...
+streams.core.state.StateVersionError: user state version 99 is newer than this Pulse reads (2): upgrade Pulse before it reads this state
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from streams.core.features import UserFeatures
+
+STATE_VERSION: Final = 2
+
+
+class StateVersionError(ValueError):
+    """A stored state this Pulse cannot read (written by a newer one, or no version)."""
 
 
 @dataclass(slots=True)
@@ -61,6 +80,7 @@ class UserState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "version": STATE_VERSION,
             "user_id": self.user_id,
             "features": self.features.to_dict(),
             "lifecycle": self.lifecycle,
@@ -94,6 +114,8 @@ class UserState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
+        """A state from its dict, of this or any older version (see `upcast`)."""
+        data = upcast(data)
         r, f, m = data.get("rfm", (0, 0, 0))
         return cls(
             user_id=data["user_id"],
@@ -111,7 +133,7 @@ class UserState:
             due=data.get("due", 0),
             recent_ids=[(int(ts), str(event_id)) for ts, event_id in data.get("recent_ids", [])],
             returning=bool(data.get("returning", False)),
-            churn_pending=_pending_points(data.get("churn_pending", [])),
+            churn_pending=[list(row) for row in data.get("churn_pending", [])],
             churn_anchor=data.get("churn_anchor", 0),
             churn_scored_at=data.get("churn_scored_at", 0),
             churn_band=data.get("churn_band", ""),
@@ -128,11 +150,29 @@ class UserState:
         )
 
 
-def _pending_points(saved: list[Any]) -> list[Any]:
-    """Upcast saved churn points: before labels waited for t + H a state held one point
-    as a flat [ts, event_id, score, values]; it is dropped (its label would be biased).
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 held one churn point as a flat [ts, event_id, score, values], resolved
+    early when the user came back; it is dropped (its label would be biased)."""
+    saved = data.get("churn_pending", [])
+    points = [list(row) for row in saved if isinstance(row, list) and len(row) == 6]
+    return {**data, "churn_pending": points}
 
-    >>> _pending_points([5, "e1", 0.4, [1.0]])
-    []
-    """
-    return [list(row) for row in saved if isinstance(row, list) and len(row) == 6]
+
+# UPCASTERS[n] turns a version-n dict into version n + 1. A new version adds one entry.
+UPCASTERS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {1: _v1_to_v2}
+
+
+def upcast(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` brought to `STATE_VERSION`, one upcaster per version step."""
+    version = data.get("version", 1)  # states from before versioning carry no key
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StateVersionError(f"user state version {version!r} is not a version number")
+    if version > STATE_VERSION:
+        raise StateVersionError(
+            f"user state version {version} is newer than this Pulse reads ({STATE_VERSION}): "
+            "upgrade Pulse before it reads this state"
+        )
+    while version < STATE_VERSION:
+        data = UPCASTERS[version](data)
+        version += 1
+    return {**data, "version": STATE_VERSION}
