@@ -46,7 +46,7 @@ def test_a_registered_trigger_kind_is_configured_and_fired_like_the_built_in_one
 
 
 def test_an_unregistered_event_trigger_is_refused_naming_the_registered_ones() -> None:
-    with pytest.raises(ConfigError, match="second_purchase.*use one of first_purchase"):
+    with pytest.raises(ConfigError, match=r"second_purchase.*use one of first_purchase"):
         pipeline([camp("thanks_again", {"event": "second_purchase"})])
 
 
