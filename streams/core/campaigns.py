@@ -36,12 +36,19 @@ from streams.core.campaign_policy import (
 )
 from streams.core.changes import Change
 from streams.core.churn import Scored
-from streams.core.events import SCHEMA_VERSION, AnyEvent, ClickEvent, PurchaseEvent
+from streams.core.events import AnyEvent, ClickEvent, PurchaseEvent
 from streams.core.feature_view import VARIABLES
 from streams.core.ids import derive_id
-from streams.core.outputs import CAMPAIGN_MESSAGES, Output
+from streams.core.outputs import (
+    Decided,
+    Output,
+    campaign_message,
+    campaign_stats,
+    message_deferred,
+    message_suppressed,
+)
 from streams.core.state import UserState
-from streams.core.timefmt import MS_PER_DAY, format_ts
+from streams.core.timefmt import MS_PER_DAY
 from streams.core.triggers import TRIGGERS, Candidate, Moment
 
 HOUR_MS: Final = 3_600_000
@@ -352,35 +359,35 @@ class CampaignEngine:
     def _emit(self, state: UserState, candidate: Candidate, decision: Decision, now: int) -> Output:
         campaign = candidate.campaign
         user = state.user_id
-        base: dict[str, Any] = {
-            "v": SCHEMA_VERSION,
-            "user_id": user,
-            "ts": format_ts(now),
-            "campaign": campaign.name,
-            "variant": variant_of(user, campaign),
-            "trigger": candidate.trigger,
-            "trigger_ts": format_ts(candidate.ts),
-            "cause_event_id": candidate.cause_event_id,
-        }
+        variant = variant_of(user, campaign)
+        decided = Decided(
+            user,
+            campaign.name,
+            variant,
+            candidate.trigger,
+            candidate.ts,
+            candidate.cause_event_id,
+            now,
+            candidate.cause_key,
+        )
+        expires = candidate.ts + int(campaign.expiry_hours * HOUR_MS)
         if decision.outcome == SEND:
             state.sends = [row for row in state.sends if row[0] > now - 7 * MS_PER_DAY]
             state.sends.append([now, decision.channel, campaign.name])
             state.last_sent[campaign.name] = now
             self._count(campaign.name, "sent", "", decision.channel)
-            self.ledger.count_sent(campaign.name, variant_of(user, campaign))
-            value = {
-                **base,
-                "type": "campaign_message",
-                "id": message_id_of(user, campaign.name, candidate.cause_key),
-                "channel": decision.channel,
-                "template": campaign.template,
-                "priority": campaign.priority,
-                "expires_at": format_ts(candidate.ts + int(campaign.expiry_hours * HOUR_MS)),
-                "consent": self.policy.consent_source,
-                "content": self._content(state, campaign, now),
-            }
-        elif decision.outcome == DEFER:
-            expires = candidate.ts + int(campaign.expiry_hours * HOUR_MS)
+            self.ledger.count_sent(campaign.name, variant)
+            return campaign_message(
+                decided,
+                message_id_of(user, campaign.name, candidate.cause_key),
+                decision.channel,
+                campaign.template,
+                campaign.priority,
+                expires,
+                self.policy.consent_source,
+                self._content(state, campaign, now),
+            )
+        if decision.outcome == DEFER:
             state.deferred.append(
                 [
                     decision.send_at,
@@ -393,24 +400,9 @@ class CampaignEngine:
                 ]
             )
             self._count(campaign.name, "deferred", decision.reason, decision.channel)
-            value = {
-                **base,
-                "type": "message_deferred",
-                "id": derive_id("message_deferred", user, campaign.name, candidate.cause_key),
-                "reason": decision.reason,
-                "detail": decision.detail,
-                "send_at": format_ts(decision.send_at),
-            }
-        else:
-            self._count(campaign.name, "suppressed", decision.reason, "")
-            value = {
-                **base,
-                "type": "message_suppressed",
-                "id": derive_id("message_suppressed", user, campaign.name, candidate.cause_key),
-                "reason": decision.reason,
-                "detail": decision.detail,
-            }
-        return Output(CAMPAIGN_MESSAGES, user, value)
+            return message_deferred(decided, decision.reason, decision.detail, decision.send_at)
+        self._count(campaign.name, "suppressed", decision.reason, "")
+        return message_suppressed(decided, decision.reason, decision.detail)
 
     def _count(self, campaign: str, outcome: str, reason: str, channel: str) -> None:
         self.ledger.count(campaign, outcome, reason, channel)
@@ -477,21 +469,10 @@ def _stats_output(
     groups: dict[str, dict[str, dict[str, float]]],
     outcomes: dict[str, int],
 ) -> Output:
-    value = {
-        "v": SCHEMA_VERSION,
-        "type": "campaign_stats",
-        "id": derive_id("campaign_stats", str(partition), campaign, str(period)),
-        "user_id": None,
-        "ts": format_ts(period),
-        "campaign": campaign,
-        "partition": partition,
-        "groups": groups,
-        "outcomes": outcomes,
-        "sent_by_variant": {
-            key.split("|", 1)[1]: count
-            for key, count in sorted(ledger.sent.items())
-            if key.split("|", 1)[0] == campaign
-        },
-        "clicks": ledger.clicks.get(campaign, 0),
+    sent_by_variant = {
+        key.split("|", 1)[1]: count
+        for key, count in sorted(ledger.sent.items())
+        if key.split("|", 1)[0] == campaign
     }
-    return Output(CAMPAIGN_MESSAGES, f"campaign:{campaign}", value)
+    clicks = ledger.clicks.get(campaign, 0)
+    return campaign_stats(campaign, partition, period, groups, outcomes, sent_by_variant, clicks)

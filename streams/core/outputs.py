@@ -1,8 +1,10 @@
-"""Output events, version 1: built from the core's decisions, encoded deterministically.
+"""Output events, version 1: every type, typed, built here and encoded deterministically.
 
 Each output has an `id` derived from its cause, the `user_id`, `ts` (event time of the
 cause) and `v` (schema version). Encoding sorts keys, so the same decision is the same
-bytes in-process and on a topic.
+bytes in-process and on a topic. Each type's value is a TypedDict below (`OUTPUT_TYPES`
+maps the `type` field to it; docs/events.md documents every field), so mypy checks that a
+builder sets exactly the fields the contract promises.
 
 >>> from streams.core.changes import Change
 >>> out = segment_change(Change("u1", "lifecycle", "", "new", "first activity", 0, "e1"))
@@ -17,7 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict, cast
 
 import orjson
 
@@ -39,6 +41,142 @@ OUTPUT_TOPICS: Final = (SEGMENT_CHANGES, CHURN_RISK, CAMPAIGN_MESSAGES, DEAD_LET
 DEAD_LETTER_PAYLOAD_BYTES: Final = 16_384
 
 
+# -- the output types ---------------------------------------------------------------------
+# ("from" is a Python keyword, hence the functional syntax where a type has it.)
+
+SegmentChangeValue = TypedDict(
+    "SegmentChangeValue",
+    {
+        "v": int,
+        "type": str,
+        "id": str,
+        "user_id": str,
+        "ts": str,
+        "dimension": str,
+        "from": str | None,
+        "to": str,
+        "reason": str,
+        "cause_event_id": str | None,
+        "backfill": NotRequired[bool],
+    },
+)
+
+ChurnRiskValue = TypedDict(
+    "ChurnRiskValue",
+    {
+        "v": int,
+        "type": str,
+        "id": str,
+        "user_id": str,
+        "ts": str,
+        "score": float,
+        "band": str,
+        "from": str | None,
+        "horizon_days": int,
+        "model": str,
+        "top_features": list[dict[str, Any]],
+        "reason": str,
+        "recommended_items": list[str],
+        "cause_event_id": str | None,
+        "backfill": NotRequired[bool],
+    },
+)
+
+
+class DecisionValue(TypedDict):
+    """What every campaign decision says: who, which campaign and variant, and why."""
+
+    v: int
+    type: str
+    id: str
+    user_id: str
+    ts: str
+    campaign: str
+    variant: str
+    trigger: str
+    trigger_ts: str
+    cause_event_id: str | None
+
+
+class CampaignMessageValue(DecisionValue):
+    channel: str
+    template: str
+    priority: int
+    expires_at: str
+    consent: str
+    content: dict[str, Any]
+
+
+class MessageDeferredValue(DecisionValue):
+    reason: str
+    detail: str
+    send_at: str
+
+
+class MessageSuppressedValue(DecisionValue):
+    reason: str
+    detail: str
+
+
+class CampaignStatsValue(TypedDict):
+    v: int
+    type: str
+    id: str
+    user_id: None
+    ts: str
+    campaign: str
+    partition: int
+    groups: dict[str, dict[str, dict[str, float]]]
+    outcomes: dict[str, int]
+    sent_by_variant: dict[str, int]
+    clicks: int
+
+
+class ErasureConfirmedValue(TypedDict):
+    v: int
+    type: str
+    id: str
+    user_id: str
+    ts: str
+    had_state: bool
+    cause_event_id: str
+
+
+class _DeadLetterFields(TypedDict):
+    v: int
+    type: str
+    id: str
+    user_id: str | None
+    ts: str | None
+    reason: str
+    detail: str
+    source: dict[str, Any]
+
+
+class DeadLetterValue(_DeadLetterFields, total=False):
+    """The payload fields depend on the record (text, binary, large) and on redaction."""
+
+    payload: str
+    payload_base64: str
+    payload_truncated: bool
+    payload_redacted: bool
+    payload_bytes: int
+    payload_blake2b: str
+
+
+# `type` field -> its value's TypedDict, and the topic it goes to.
+OUTPUT_TYPES: Final[dict[str, tuple[type, str]]] = {
+    "segment_change": (SegmentChangeValue, SEGMENT_CHANGES),
+    "churn_risk": (ChurnRiskValue, CHURN_RISK),
+    "campaign_message": (CampaignMessageValue, CAMPAIGN_MESSAGES),
+    "message_deferred": (MessageDeferredValue, CAMPAIGN_MESSAGES),
+    "message_suppressed": (MessageSuppressedValue, CAMPAIGN_MESSAGES),
+    "campaign_stats": (CampaignStatsValue, CAMPAIGN_MESSAGES),
+    "erasure_confirmed": (ErasureConfirmedValue, CAMPAIGN_MESSAGES),
+    "dead_letter": (DeadLetterValue, DEAD_LETTERS),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Output:
     """One output event: where it goes, its key (user id) and its value."""
@@ -53,9 +191,14 @@ def encode(value: dict[str, Any]) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def _output(topic: str, key: str, value: Any) -> Output:
+    """An output from a typed value (a TypedDict is a plain dict at run time)."""
+    return Output(topic, key, cast(dict[str, Any], value))
+
+
 def segment_change(change: Change, backfill: bool = False) -> Output:
     cause = change.cause if change.cause is not None else f"watermark@{change.ts}"
-    value = {
+    value: SegmentChangeValue = {
         "v": SCHEMA_VERSION,
         "type": "segment_change",
         "id": derive_id("segment_change", change.user_id, change.dimension, change.new, cause),
@@ -69,7 +212,7 @@ def segment_change(change: Change, backfill: bool = False) -> Output:
     }
     if backfill:
         value["backfill"] = True
-    return Output(SEGMENT_CHANGES, change.user_id, value)
+    return _output(SEGMENT_CHANGES, change.user_id, value)
 
 
 def explain(top_features: list[dict[str, Any]]) -> str:
@@ -98,7 +241,7 @@ def churn_risk(
 ) -> Output:
     """A user's churn risk band changed at a prediction point (an event, or a rescoring
     from the watermark: then `cause_event_id` is null)."""
-    value = {
+    value: ChurnRiskValue = {
         "v": SCHEMA_VERSION,
         "type": "churn_risk",
         "id": derive_id("churn_risk", scored.user_id, scored.cause),
@@ -116,12 +259,12 @@ def churn_risk(
     }
     if backfill:
         value["backfill"] = True
-    return Output(CHURN_RISK, scored.user_id, value)
+    return _output(CHURN_RISK, scored.user_id, value)
 
 
 def erasure_confirmed(event: Any, had_state: bool) -> Output:
     """An erasure request was carried out: state, pending messages and exposures removed."""
-    value = {
+    value: ErasureConfirmedValue = {
         "v": SCHEMA_VERSION,
         "type": "erasure_confirmed",
         "id": derive_id("erasure_confirmed", event.user_id, event.event_id),
@@ -130,7 +273,7 @@ def erasure_confirmed(event: Any, had_state: bool) -> Output:
         "had_state": had_state,
         "cause_event_id": event.event_id,
     }
-    return Output(CAMPAIGN_MESSAGES, event.user_id, value)
+    return _output(CAMPAIGN_MESSAGES, event.user_id, value)
 
 
 def dead_letter(
@@ -155,7 +298,7 @@ def dead_letter(
     (False, True, 17)
     """
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-    value: dict[str, Any] = {
+    value: DeadLetterValue = {
         "v": SCHEMA_VERSION,
         "type": "dead_letter",
         "id": derive_id("dead_letter", reason, digest),
@@ -166,8 +309,10 @@ def dead_letter(
         "source": source,
     }
     if redact:
-        value.update(payload_redacted=True, payload_bytes=len(raw), payload_blake2b=digest)
-        return Output(DEAD_LETTERS, user_id or "", value)
+        value.update(
+            {"payload_redacted": True, "payload_bytes": len(raw), "payload_blake2b": digest}
+        )
+        return _output(DEAD_LETTERS, user_id or "", value)
     kept = raw
     if len(raw) > DEAD_LETTER_PAYLOAD_BYTES:
         kept = raw[:DEAD_LETTER_PAYLOAD_BYTES]
@@ -178,4 +323,110 @@ def dead_letter(
         value["payload"] = kept.decode("utf-8")
     except UnicodeDecodeError:
         value["payload_base64"] = base64.b64encode(kept).decode("ascii")
-    return Output(DEAD_LETTERS, user_id or "", value)
+    return _output(DEAD_LETTERS, user_id or "", value)
+
+
+# -- campaign decisions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """Who and what a campaign decision is about (the fields every decision carries)."""
+
+    user_id: str
+    campaign: str
+    variant: str
+    trigger: str  # readable description of what fired
+    trigger_ts: int  # event time it fired at
+    cause_event_id: str | None
+    now: int  # event time of the decision
+    cause_key: str  # unique per user and campaign: the ids derive from it
+
+
+def _decision(decided: Decided, kind: str, output_id: str) -> DecisionValue:
+    return {
+        "v": SCHEMA_VERSION,
+        "type": kind,
+        "id": output_id,
+        "user_id": decided.user_id,
+        "ts": format_ts(decided.now),
+        "campaign": decided.campaign,
+        "variant": decided.variant,
+        "trigger": decided.trigger,
+        "trigger_ts": format_ts(decided.trigger_ts),
+        "cause_event_id": decided.cause_event_id,
+    }
+
+
+def campaign_message(
+    decided: Decided,
+    message_id: str,
+    channel: str,
+    template: str,
+    priority: int,
+    expires_at: int,
+    consent: str,
+    content: dict[str, Any],
+) -> Output:
+    """A message to send now, on `channel` (id: user, campaign and cause)."""
+    value: CampaignMessageValue = {
+        **_decision(decided, "campaign_message", message_id),
+        "channel": channel,
+        "template": template,
+        "priority": priority,
+        "expires_at": format_ts(expires_at),
+        "consent": consent,
+        "content": content,
+    }
+    return _output(CAMPAIGN_MESSAGES, decided.user_id, value)
+
+
+def message_deferred(decided: Decided, reason: str, detail: str, send_at: int) -> Output:
+    """A message held until `send_at` (quiet hours), decided again then."""
+    output_id = derive_id("message_deferred", decided.user_id, decided.campaign, decided.cause_key)
+    value: MessageDeferredValue = {
+        **_decision(decided, "message_deferred", output_id),
+        "reason": reason,
+        "detail": detail,
+        "send_at": format_ts(send_at),
+    }
+    return _output(CAMPAIGN_MESSAGES, decided.user_id, value)
+
+
+def message_suppressed(decided: Decided, reason: str, detail: str) -> Output:
+    """A candidate that is not sent, and why."""
+    output_id = derive_id(
+        "message_suppressed", decided.user_id, decided.campaign, decided.cause_key
+    )
+    value: MessageSuppressedValue = {
+        **_decision(decided, "message_suppressed", output_id),
+        "reason": reason,
+        "detail": detail,
+    }
+    return _output(CAMPAIGN_MESSAGES, decided.user_id, value)
+
+
+def campaign_stats(
+    campaign: str,
+    partition: int,
+    period: int,
+    groups: dict[str, dict[str, dict[str, float]]],
+    outcomes: dict[str, int],
+    sent_by_variant: dict[str, int],
+    clicks: int,
+) -> Output:
+    """A partition's cumulative figures of one campaign at the reporting time `period`."""
+    value: CampaignStatsValue = {
+        "v": SCHEMA_VERSION,
+        "type": "campaign_stats",
+        "id": derive_id("campaign_stats", str(partition), campaign, str(period)),
+        "user_id": None,
+        "ts": format_ts(period),
+        "campaign": campaign,
+        "partition": partition,
+        "groups": groups,
+        "outcomes": outcomes,
+        "sent_by_variant": sent_by_variant,
+        "clicks": clicks,
+    }
+    return _output(CAMPAIGN_MESSAGES, f"campaign:{campaign}", value)
