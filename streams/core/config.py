@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from streams.core.campaign_config import CampaignsConfig, campaigns_section
 from streams.core.config_reader import Path, Reader, dotted
+from streams.core.events import ACTIVITY_TYPES
 from streams.core.feature_view import VARIABLES
 from streams.core.models_config import ModelsConfig, models_section
 from streams.core.rules import Rule, RuleError, compile_rule
@@ -53,7 +54,7 @@ class StreamConfig:
 
 @dataclass(frozen=True, slots=True)
 class LifecycleConfig:
-    activity: tuple[str, ...] = ("click", "search", "purchase")
+    activity: tuple[str, ...] = ACTIVITY_TYPES
     new_days: int = 14
     dormant_after_days: int = 30
     churned_after_days: int = 90
@@ -214,7 +215,7 @@ def _lifecycle(reader: Reader, data: object) -> LifecycleConfig:
     d = LifecycleConfig()
     raw = reader.mapping(data, path, LifecycleConfig.__slots__)
     activity = raw.get("activity", list(d.activity))
-    allowed = ("click", "search", "purchase")
+    allowed = ACTIVITY_TYPES
     if (
         not isinstance(activity, list)
         or not activity

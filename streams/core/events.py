@@ -59,11 +59,45 @@ REJECT_REASONS: Final = (
     PROCESSING_ERROR,
 )
 
-CLICK_ACTIONS: Final = frozenset(
-    {"view", "add_to_cart", "remove_from_cart", "wishlist", "campaign_click"}
+
+@dataclass(frozen=True, slots=True)
+class EventKind:
+    """One input type of the contract: its topic and what it counts as.
+
+    `activity`: user behaviour (lifecycle activity, churn-defining kinds); a `profile`
+    event is data about the user, not behaviour. `actions`: a click's actions, each of
+    which counts as its own kind where kinds are listed (rules' triggers, churn).
+    """
+
+    name: str
+    topic: str
+    activity: bool
+    actions: tuple[str, ...] = ()
+
+
+# The one registry of input kinds: the decoder (`_DECODERS`), the input topics
+# (streams/core/topics.py), the lifecycle's and churn's allowed kinds (config.py,
+# models_config.py) and the rule variables' kinds (feature_view.py) all derive from it.
+EVENT_KINDS: Final = (
+    EventKind(
+        "click",
+        "clicks",
+        True,
+        ("view", "add_to_cart", "remove_from_cart", "wishlist", "campaign_click"),
+    ),
+    EventKind("search", "searches", True),
+    EventKind("purchase", "purchases", True),
+    EventKind("profile", "profiles", False),
+)
+EVENT_TYPES: Final = tuple(sorted(kind.name for kind in EVENT_KINDS))
+ACTIVITY_TYPES: Final = tuple(kind.name for kind in EVENT_KINDS if kind.activity)
+IS_ACTIVITY: Final = {kind.name: kind.activity for kind in EVENT_KINDS}
+CLICK_ACTIONS: Final = frozenset(action for kind in EVENT_KINDS for action in kind.actions)
+# What a user does, as kinds: an event type, or a click's action in place of "click".
+BEHAVIOUR_KINDS: Final = tuple(
+    name for kind in EVENT_KINDS if kind.activity for name in (kind.actions or (kind.name,))
 )
 CONSENT_CHANNELS: Final = ("email", "sms", "push")
-EVENT_TYPES: Final = ("click", "profile", "purchase", "search")
 
 MAX_ID_LENGTH: Final = 256
 MAX_TEXT_LENGTH: Final = 1024
@@ -392,6 +426,8 @@ _DECODERS: Final[dict[str, Callable[[dict[str, Any], str, str, int], AnyEvent]]]
     "purchase": _decode_purchase,
     "profile": _decode_profile,
 }
+if set(_DECODERS) != set(EVENT_TYPES):  # a kind added to the registry needs its decoder
+    raise RuntimeError(f"decoders {sorted(_DECODERS)} do not match EVENT_KINDS {EVENT_TYPES}")
 
 
 def _kind(value: object) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from streams.core.events import BEHAVIOUR_KINDS, CLICK_ACTIONS
 from streams.core.state import UserState
 from streams.core.timefmt import MS_PER_DAY
 
@@ -24,8 +25,8 @@ Value = int | float | str | bool | list[str]
 # What can change a variable: an event kind (a click's action, or the event type), or
 # TIME (its value drifts as event time passes: decayed windows, recency).
 TIME: Final = "time"
-CLICKS: Final = frozenset({"view", "add_to_cart", "remove_from_cart", "wishlist", "campaign_click"})
-BEHAVIOUR: Final = CLICKS | {"search", "purchase"}
+CLICKS: Final = CLICK_ACTIONS
+BEHAVIOUR: Final = frozenset(BEHAVIOUR_KINDS)
 PURCHASE: Final = frozenset({"purchase"})
 
 

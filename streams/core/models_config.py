@@ -16,17 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from streams.core.config_reader import Path, Reader, dotted
+from streams.core.events import BEHAVIOUR_KINDS
 
 # Event kinds that can count as churn-defining activity: an event type, or a click's action.
-KINDS: Final = (
-    "purchase",
-    "search",
-    "view",
-    "add_to_cart",
-    "remove_from_cart",
-    "wishlist",
-    "campaign_click",
-)
+KINDS: Final = BEHAVIOUR_KINDS
 
 
 @dataclass(frozen=True, slots=True)

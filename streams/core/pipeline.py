@@ -36,6 +36,7 @@ from streams.core.events import (
     ABSURD_TIMESTAMP,
     DUPLICATE_EVENT,
     EPOCH_SECONDS_BELOW,
+    IS_ACTIVITY,
     MAX_TS,
     PROCESSING_ERROR,
     TOO_LATE,
@@ -399,7 +400,7 @@ class PartitionPipeline:
     def _value(self, step: EventStep) -> None:
         """RFM tier and membership: at a purchase, and at the user's first event of a day."""
         event = step.event
-        if event.type != "profile" and (isinstance(event, PurchaseEvent) or step.new_day):
+        if IS_ACTIVITY[event.type] and (isinstance(event, PurchaseEvent) or step.new_day):
             step.changes.extend(
                 evaluate_value(step.state, self.ranks, self.config.value, event.ts, event.event_id)
             )
@@ -417,7 +418,7 @@ class PartitionPipeline:
 
     def _personas(self, step: EventStep) -> None:
         event = step.event
-        if self.personas is not None and event.type != "profile":
+        if self.personas is not None and IS_ACTIVITY[event.type]:
             persona = self.personas.on_event(step.state, event.ts, event.event_id, step.new_day)
             if persona is not None:
                 step.changes.append(persona)

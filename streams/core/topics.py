@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from streams.core.events import EVENT_KINDS
 from streams.core.outputs import OUTPUT_TOPICS
 
-INPUT_TOPIC_BY_TYPE: Final = {
-    "click": "clicks",
-    "search": "searches",
-    "purchase": "purchases",
-    "profile": "profiles",
-}
+INPUT_TOPIC_BY_TYPE: Final = {kind.name: kind.topic for kind in EVENT_KINDS}
 INPUT_TOPICS: Final = tuple(INPUT_TOPIC_BY_TYPE.values())
 # Records whose type cannot be read (malformed JSON, unknown type) still need a home when
 # a log is replayed onto topics: they go to the clicks topic, the busiest input.

@@ -192,3 +192,25 @@ def test_valid_clicks_always_decode_with_their_values(
     event = decode_event(orjson.dumps(click(user, ts, action=action, price=price)))
     assert isinstance(event, ClickEvent)
     assert (event.user_id, event.ts, event.action, event.price) == (user, ts, action, price)
+
+
+def test_one_registry_of_event_kinds_feeds_topics_config_rules_and_models() -> None:
+    from streams.core.config import LifecycleConfig
+    from streams.core.events import (
+        _DECODERS,
+        ACTIVITY_TYPES,
+        BEHAVIOUR_KINDS,
+        CLICK_ACTIONS,
+        EVENT_KINDS,
+        EVENT_TYPES,
+    )
+    from streams.core.feature_view import BEHAVIOUR, CLICKS
+    from streams.core.models_config import KINDS
+    from streams.core.topics import INPUT_TOPIC_BY_TYPE
+
+    names = {kind.name for kind in EVENT_KINDS}
+    assert set(EVENT_TYPES) == names == set(_DECODERS) == set(INPUT_TOPIC_BY_TYPE)
+    assert {kind.topic for kind in EVENT_KINDS} == set(INPUT_TOPIC_BY_TYPE.values())
+    assert LifecycleConfig().activity == ACTIVITY_TYPES and "profile" not in ACTIVITY_TYPES
+    assert KINDS == BEHAVIOUR_KINDS and BEHAVIOUR == frozenset(BEHAVIOUR_KINDS)
+    assert CLICKS == CLICK_ACTIONS and CLICK_ACTIONS <= BEHAVIOUR
