@@ -212,5 +212,5 @@ def test_one_registry_of_event_kinds_feeds_topics_config_rules_and_models() -> N
     assert set(EVENT_TYPES) == names == set(_DECODERS) == set(INPUT_TOPIC_BY_TYPE)
     assert {kind.topic for kind in EVENT_KINDS} == set(INPUT_TOPIC_BY_TYPE.values())
     assert LifecycleConfig().activity == ACTIVITY_TYPES and "profile" not in ACTIVITY_TYPES
-    assert KINDS == BEHAVIOUR_KINDS and BEHAVIOUR == frozenset(BEHAVIOUR_KINDS)
+    assert KINDS == BEHAVIOUR_KINDS and frozenset(BEHAVIOUR_KINDS) == BEHAVIOUR
     assert CLICKS == CLICK_ACTIONS and CLICK_ACTIONS <= BEHAVIOUR
