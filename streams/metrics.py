@@ -122,6 +122,11 @@ class WorkerCollector(Collector):
                 runtime.rekeyed,
             ),
             (
+                "pulse_ticks_published",
+                "Ticks written to other partitions as this worker's event time crossed an hour",
+                runtime.ticks_published,
+            ),
+            (
                 "pulse_changelog_writes",
                 "User states and progress records written to changelogs",
                 runtime.changelog_writes,

@@ -16,7 +16,7 @@ from streams.core.config import PulseConfig
 from streams.core.errors import InvalidEvent
 from streams.core.events import decode_event
 from streams.core.ids import partition_for
-from streams.core.ticks import TickClock, read_tick, tick_record
+from streams.core.ticks import TICK_TOPIC, TickClock, read_tick, tick_record
 from streams.core.timefmt import MS_PER_DAY, parse_ts
 from streams.core.topics import FALLBACK_INPUT_TOPIC, INPUT_TOPIC_BY_TYPE
 from streams.logfile import LogReader
@@ -38,9 +38,6 @@ def route(raw: bytes) -> tuple[str, bytes | None, int | None]:
     except ValueError:
         ts = None
     return topic, key, ts
-
-
-TICK_TOPIC = "clicks"  # ticks ride on the busiest input topic
 
 
 def ticks_before(raw: bytes, ticks: TickClock, config: PulseConfig) -> list[tuple[int, int]]:

@@ -48,6 +48,9 @@ class Settings:
     replication_factor: int = 1
     # /readyz fails when an input partition with lag has not committed for this long.
     stall_after_s: float = 300.0
+    # The worker publishes ticks (streams/core/ticks.py) as its partitions' event time
+    # crosses each hour, so partitions no producer writes to follow the others.
+    publish_ticks: bool = True
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"
     # Faust's own Prometheus sensors (prefix faust_) beside ours: they cost ~11 % of

@@ -16,6 +16,16 @@ The log's event time is the highest event time among valid events, each counted 
 is within `stream.max_future_days` of its own partition's latest (as the pipeline counts
 them), so one mistyped year cannot push every partition into the future.
 
+Live, no producer writes ticks: the worker publishes them itself (`PULSE_PUBLISH_TICKS`,
+on by default). Each worker runs a `TickClock` over the valid events it processes and, when
+it announces an hour, writes a tick to every other partition of `clicks`; the partition's
+owner — this worker or another — merges it like the log's own ticks. A clock all workers
+share, through the input topic itself, with the same rule (an idle partition follows a day
+behind). Ticks are idempotent (they only move a clock forward), so a log that carries
+ticks (`pulse replay --broker`) and the workers' own live ones do not add up; what is not
+deterministic live is only *when* an idle partition hears of an hour, never what its due
+changes say (each carries its own due time).
+
 >>> clock = TickClock(partitions=2, max_future_ms=10**12)
 >>> clock.feed(0, 3_600_000 * 5 + 7)   # the first event only sets the hour
 []
@@ -31,6 +41,7 @@ import orjson
 
 HOUR_MS: Final = 3_600_000
 TICK_PREFIX: Final = b'{"type":"tick",'
+TICK_TOPIC: Final = "clicks"  # ticks ride on the busiest input topic
 
 
 class TickClock:

@@ -28,6 +28,7 @@ from streams.core.config import PulseConfig
 from streams.core.events import PROCESSING_ERROR
 from streams.core.outputs import OUTPUT_TOPICS, Output, encode
 from streams.core.pipeline import reject
+from streams.core.ticks import TICK_TOPIC, tick_record
 from streams.core.topics import INPUT_TOPICS
 from streams.logs import json_logging
 from streams.settings import Settings
@@ -138,6 +139,11 @@ class PulseWorker:
         self._last_flush = time.monotonic()
         self.rebalances = 0
         self.stall = StallWatch(settings.stall_after_s)
+        # Live ticks (streams/core/ticks.py): idle partitions follow this worker's time.
+        self._publish_ticks = (
+            settings.publish_ticks and config.stream.idle_partition_lag_minutes > 0
+        )
+        self._tick_topic = settings.topic(TICK_TOPIC)
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -201,7 +207,7 @@ class PulseWorker:
         self.acks.forget(moved)
 
     async def _send(
-        self, topic: str, key: bytes, value: bytes | None, partition: int | None
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
     ) -> Any:
         # Straight into Faust's producer: the Topic/Channel path costs more than the
         # core's work per event, and `send_soon`'s buffer may not be flushed before a
@@ -309,6 +315,9 @@ class PulseWorker:
         for pending in ready:
             for output in self._process(partition, pending):
                 await self._emit(output)
+            if self._publish_ticks:
+                for target, hour in self.runtime.live_ticks(partition, pending):
+                    await self._send(self._tick_topic, None, tick_record(target, hour), target)
             done = pending.event.message
             finished.append(((done.topic, done.partition), done.offset))
         released = [acked for done in finished for acked in self.acks.done(*done)]

@@ -28,8 +28,8 @@ from streams.core.merge import SourceMerger
 from streams.core.outputs import Output
 from streams.core.pipeline import PartitionPipeline, Stats, undecodable
 from streams.core.seen import SeenBefore
-from streams.core.ticks import read_tick
-from streams.core.timefmt import format_ts
+from streams.core.ticks import TickClock, read_tick
+from streams.core.timefmt import MS_PER_DAY, format_ts
 from streams.core.topics import INPUT_TOPICS
 from streams.worker.store import (
     TableStore,
@@ -173,6 +173,11 @@ class WorkerRuntime:
         self.stats = Stats()
         self.partitions: dict[int, PartitionRuntime] = {}
         self.rekeyed = 0
+        # The worker's own view of the log's event time, for the ticks it publishes.
+        self.tick_clock = TickClock(
+            config.stream.partitions, config.stream.max_future_days * MS_PER_DAY
+        )
+        self.ticks_published = 0
         self.redelivered = 0
         self.consumed: Counter[str] = Counter()  # records taken, by input topic
         self.changelog_writes = 0
@@ -288,6 +293,21 @@ class WorkerRuntime:
             return [], [], decoded.user_id
         runtime.merger.push(topic, decoded.ts, Pending(event, decoded, raw, source))
         return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
+
+    def live_ticks(self, partition: int, pending: Pending) -> list[tuple[int, int]]:
+        """(partition, hour) ticks to publish after a processed event: every other
+        partition hears that this worker's event time crossed an hour."""
+        if isinstance(pending.decoded, Tick):
+            return []  # a tick moves clocks; only events announce hours
+        hours = self.tick_clock.feed(partition, pending.decoded.ts)
+        ticks = [
+            (other, hour)
+            for hour in hours
+            for other in range(self.config.stream.partitions)
+            if other != partition
+        ]
+        self.ticks_published += len(ticks)
+        return ticks
 
     def poll(self, partition: int) -> list[Pending]:
         """Records of a partition that became ready without a new arrival."""

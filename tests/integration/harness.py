@@ -70,11 +70,15 @@ def ensure_input_topics(url: str, prefix: str) -> None:
     asyncio.run(ensure_topics(options, load_config(None).stream.partitions, "test", prefix))
 
 
-def produce(url: str, prefix: str, log: Path, speed: float | None = None) -> None:
+def produce(
+    url: str, prefix: str, log: Path, speed: float | None = None, ticks: bool = True
+) -> None:
     options = {"bootstrap_servers": bootstrap(url)}
     ensure_input_topics(url, prefix)
     # With the config: the ticks an in-process replay makes, so idle partitions agree.
-    asyncio.run(produce_log(log, options, speed, prefix=prefix, config=load_config(None)))
+    # Without (ticks=False): the log as a shop's own producer writes it.
+    config = load_config(None) if ticks else None
+    asyncio.run(produce_log(log, options, speed, prefix=prefix, config=config))
 
 
 def read_topic(

@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.integration.harness import (
     Worker,
@@ -81,11 +82,14 @@ def test_worker_outputs_equal_in_process_replay(
         assert 0 <= source["partition"] < 4
 
 
+@pytest.mark.parametrize("ticks_from", ["producer", "worker"])
 def test_a_quiet_partition_follows_the_others_through_the_broker_too(
-    broker_url: str, namespace: str, tmp_path: Path
+    broker_url: str, namespace: str, tmp_path: Path, ticks_from: str
 ) -> None:
     """The hand-made case of a customer alone in a partition: ticks written by the
-    producer make the worker's idle partition move exactly as the in-process one."""
+    producer (`pulse replay --broker`), or — for a log a shop's own producer writes, with
+    no ticks — published live by the worker, make the worker's idle partition move
+    exactly as the in-process one."""
     from tests.helpers import DAY, T0, click, purchase
     from tests.unit.test_idle_partitions import users_in_two_partitions
 
@@ -97,7 +101,7 @@ def test_a_quiet_partition_follows_the_others_through_the_broker_too(
     assert b'"to":"churned"' in b"".join(v for v in expected.values() if alone.encode() in v)
     worker = Worker(broker_url, namespace, tmp_path)
     try:
-        produce(broker_url, namespace, log)
+        produce(broker_url, namespace, log, ticks=ticks_from == "producer")
         records = read_topic(
             broker_url,
             namespace + "segment-changes",
