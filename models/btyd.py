@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from models.checkpoint import CheckpointError, field, numbers
 
@@ -63,12 +63,56 @@ class BgNbd:
         # A small pull towards 1 keeps the parameters finite on tiny or odd samples.
         return float(-total.sum() + 0.01 * (log_params**2).sum())
 
+    def loss_and_gradient(
+        self, log_params: Array, x: Array, tx: Array, T: Array
+    ) -> tuple[float, Array]:
+        """`negative_log_likelihood` and its exact gradient in the log parameters.
+
+        The fit needs both; finite differences would cost four more passes over every
+        buyer per step (most of a refit's time).
+
+        >>> from scipy.optimize import check_grad
+        >>> x, tx, T = np.array([0.0, 5, 2, 10]), np.array([0.0, 50, 10, 80]), np.array([90.0, 60, 90, 85])
+        >>> model, point = BgNbd(), np.log(np.array([0.7, 12.0, 0.8, 2.5]))
+        >>> error = check_grad(lambda p: model.loss_and_gradient(p, x, tx, T)[0],
+        ...                    lambda p: model.loss_and_gradient(p, x, tx, T)[1], point)
+        >>> bool(error < 1e-4), model.loss_and_gradient(point, x, tx, T)[0] == model.negative_log_likelihood(point, x, tx, T)
+        (True, True)
+        """
+        r, alpha, a, b = np.exp(log_params)
+        repeat = x > 0
+        b_x = np.maximum(b + x - 1, 1e-12)
+        log_alpha_T = np.log(alpha + T)
+        log_alpha_tx = np.log(alpha + tx)
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+        a3 = -(r + x) * log_alpha_T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a4 = np.where(repeat, np.log(a) - np.log(b_x) - (r + x) * log_alpha_tx, -np.inf)
+        log_sum = np.logaddexp(a3, a4)
+        total = a1 + a2 + log_sum
+        loss = float(-total.sum() + 0.01 * (log_params**2).sum())
+        # Weights of the two terms inside the log-sum (w4 = 0 for customers with no repeat).
+        w3 = np.exp(a3 - log_sum)
+        w4 = np.where(repeat, np.exp(a4 - log_sum), 0.0)
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
+        d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_alpha_T - w4 * log_alpha_tx
+        d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
+        d_a = psi_ab - psi_abx + w4 / a
+        d_b = psi_ab + digamma(b + x) - digamma(b) - psi_abx - w4 * (b + x - 1 > 1e-12) / b_x
+        # d/d(log θ) = θ · d/dθ; the loss is the negative sum plus the pull towards 1.
+        gradient = -np.array(
+            [r * d_r.sum(), alpha * d_alpha.sum(), a * d_a.sum(), b * d_b.sum()]
+        ) + 0.02 * log_params
+        return loss, np.asarray(gradient, dtype=float)
+
     def fit(self, x: Any, tx: Any, T: Any) -> BgNbd:
         xs, txs, Ts = (np.asarray(v, dtype=float) for v in (x, tx, T))
         result = minimize(
-            self.negative_log_likelihood,
+            self.loss_and_gradient,
             self.log_params,
             args=(xs, txs, Ts),
+            jac=True,
             method="L-BFGS-B",
             bounds=[(-8.0, 8.0)] * 4,
         )

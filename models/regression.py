@@ -37,7 +37,12 @@ def compress(value: float) -> float:
     >>> compress(99.0) == math.log(100.0), compress(-1.0) == -math.log(2.0)
     (True, True)
     """
-    return math.copysign(math.log1p(abs(value)), value)
+    # copysign(log1p(|v|), v), without the two calls for the common signs (same bits).
+    if value > 0.0:
+        return math.log1p(value)
+    if value < 0.0:
+        return -math.log1p(-value)
+    return value  # ±0.0
 
 
 class StandardisedLogit:
@@ -47,7 +52,8 @@ class StandardisedLogit:
         self.learning_rate = learning_rate
         self.intercept_learning_rate = intercept_learning_rate
         self.l2 = l2
-        # Per feature: [count, mean, variance] of the compressed value (Welford).
+        # Per feature: [count, mean, variance, its square root] of the compressed value
+        # (Welford; the root is derived, not checkpointed).
         self.moments: dict[str, list[float]] = {}
         self.weights: dict[str, float] = {}
         self.intercept = 0.0
@@ -61,14 +67,19 @@ class StandardisedLogit:
             if m is None or not m[2]:
                 out[name] = 0.0
             else:
-                out[name] = (compress(value) - m[1]) / math.sqrt(m[2])
+                out[name] = (compress(value) - m[1]) / m[3]
         return out
 
     def predict(self, x: Mapping[str, float]) -> float:
-        weights = self.weights
+        # One pass, no intermediate dict: a feature with no spread or no weight adds 0.
+        moments, weights = self.moments, self.weights
         z = self.intercept
-        for name, value in self.scaled(x).items():
-            z += weights.get(name, 0.0) * value
+        for name, value in x.items():
+            m = moments.get(name)
+            if m is not None and m[2]:
+                w = weights.get(name)
+                if w:
+                    z += w * ((compress(value) - m[1]) / m[3])
         return sigmoid(z)
 
     def learn(self, x: Mapping[str, float], y: bool) -> float:
@@ -80,16 +91,16 @@ class StandardisedLogit:
         for name, c in compressed:
             m = moments.get(name)
             if m is None:
-                m = moments[name] = [0.0, 0.0, 0.0]
+                m = moments[name] = [0.0, 0.0, 0.0, 0.0]
             elif m[2]:
-                z_before += weights.get(name, 0.0) * (c - m[1]) / math.sqrt(m[2])
+                z_before += weights.get(name, 0.0) * (c - m[1]) / m[3]
             m[0] += 1.0
             old_mean = m[1]
             m[1] += (c - old_mean) / m[0]
             m[2] += ((c - old_mean) * (c - m[1]) - m[2]) / m[0]
+            m[3] = math.sqrt(m[2])  # the spread, kept: every prediction divides by it
         scaled = [
-            (name, (c - m[1]) / math.sqrt(m[2]) if (m := moments[name])[2] else 0.0)
-            for name, c in compressed
+            (name, (c - m[1]) / m[3] if (m := moments[name])[2] else 0.0) for name, c in compressed
         ]
         z = self.intercept
         for name, value in scaled:
@@ -108,7 +119,8 @@ class StandardisedLogit:
         return {name: weights.get(name, 0.0) * value for name, value in self.scaled(x).items()}
 
     def to_state(self) -> dict[str, Any]:
-        return {"moments": self.moments, "weights": self.weights, "intercept": self.intercept}
+        moments = {name: m[:3] for name, m in self.moments.items()}
+        return {"moments": moments, "weights": self.weights, "intercept": self.intercept}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Take the learned numbers of `state` (the steps stay this instance's)."""
@@ -122,7 +134,7 @@ class StandardisedLogit:
             moment = [number(v, f"moments[{name!r}]") for v in triple]
             if moment[0] < 0 or moment[2] < 0:
                 raise CheckpointError(f"checkpoint field moments[{name!r}] is negative")
-            moments[str(name)] = moment
+            moments[str(name)] = [*moment, math.sqrt(moment[2])]
         self.moments = moments
         self.weights = number_map(field(state, "weights"), "weights")
         self.intercept = number(field(state, "intercept"), "intercept")

@@ -55,9 +55,12 @@ NOT_REASONS: Final = frozenset(
 _ORDERS: Final = FEATURES.index("orders")
 
 
+_COMPUTE: Final = tuple(VARIABLES[name].compute for name in FEATURES)
+
+
 def feature_vector(state: UserState, now: int) -> list[float]:
     """The numeric feature view of a user at `now`, in `FEATURES` order."""
-    return [float(cast(float, VARIABLES[name].compute(state, now))) for name in FEATURES]
+    return [float(cast(float, compute(state, now))) for compute in _COMPUTE]
 
 
 def as_features(values: list[float | None]) -> dict[str, float]:
@@ -135,7 +138,7 @@ class ChurnStats:
         self.quality.add(score, churned)
         for name, forecast in zip(names, point[INPUTS], strict=False):
             self.inputs.setdefault(name, ScoreQuality()).add(float(forecast), churned)
-        row = self.months.setdefault(format_ts(int(point[TS]))[:7], [0, 0.0, 0])
+        row = self.months.setdefault(_month(int(point[TS])), [0, 0.0, 0])
         row[0] += 1
         row[1] += score
         row[2] += churned
@@ -169,6 +172,17 @@ class ChurnStats:
             "drift_detections": self.drifts,
             "band_changes": self.band_changes,
         }
+
+
+def _month(ts: int, cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate cache
+    """"YYYY-MM" of an event time (formatted once per day seen)."""
+    day = ts // MS_PER_DAY
+    month = cache.get(day)
+    if month is None:
+        if len(cache) > 100_000:
+            cache.clear()
+        month = cache[day] = format_ts(day * MS_PER_DAY)[:7]
+    return month
 
 
 @dataclass(frozen=True, slots=True)
