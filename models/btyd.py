@@ -101,9 +101,10 @@ class BgNbd:
         d_a = psi_ab - psi_abx + w4 / a
         d_b = psi_ab + digamma(b + x) - digamma(b) - psi_abx - w4 * (b + x - 1 > 1e-12) / b_x
         # d/d(log θ) = θ · d/dθ; the loss is the negative sum plus the pull towards 1.
-        gradient = -np.array(
-            [r * d_r.sum(), alpha * d_alpha.sum(), a * d_a.sum(), b * d_b.sum()]
-        ) + 0.02 * log_params
+        gradient = (
+            -np.array([r * d_r.sum(), alpha * d_alpha.sum(), a * d_a.sum(), b * d_b.sum()])
+            + 0.02 * log_params
+        )
         return loss, np.asarray(gradient, dtype=float)
 
     def fit(self, x: Any, tx: Any, T: Any) -> BgNbd:

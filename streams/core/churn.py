@@ -175,7 +175,7 @@ class ChurnStats:
 
 
 def _month(ts: int, cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate cache
-    """"YYYY-MM" of an event time (formatted once per day seen)."""
+    """The "YYYY-MM" of an event time (formatted once per day seen)."""
     day = ts // MS_PER_DAY
     month = cache.get(day)
     if month is None:
