@@ -1,14 +1,22 @@
 """`pulse bench worker`: Faust and Pulse on a real broker, against bare aiokafka.
 
 One run on the embedded broker (or --broker), in this order:
-1. rates: the same recorded log, produced once per consumer, read by a bare aiokafka
-   loop, by a trivial Faust agent and by the Pulse worker (each a separate process
-   except the bare loop); rate = the last 90 % of the records / the time they took, so
-   start-up (group join, table recovery and its verification) is left out for all three;
-2. memory: the Pulse worker's RSS sampled while it works through the log;
-3. latency at a paced rate: a bare consume-and-produce pass-through, then the Pulse
-   worker, each fed the same paced stream; latency = output create time − input create
-   time (both producer timestamps on this machine's clock).
+1. rates: the same recorded log, produced once per consumer (its own topic prefix and
+   group), read by a bare aiokafka loop, by a trivial Faust agent and by Pulse workers
+   (each a separate process except the bare loop, each stopped before the next starts);
+   rate = the last 90 % of the records / the time they took (from committed offsets), so
+   start-up (group join, table recovery and its verification) is left out for all;
+   Pulse runs with its /metrics page scraped every 0.1 s and with the endpoint off, in
+   the order on, off, off, on … over `--rounds` pairs, keeping each one's best, so a drift
+   in the machine's load is not charged to one side;
+2. memory: the metered worker's RSS, sampled once 10 % of the log is consumed (after
+   start-up and warm-up), at 25 % and at the end;
+3. changelog bytes: every record the worker wrote to its state changelog, against the
+   bytes of the input log;
+4. latency at a paced rate (default: 30 % of the capacity just measured): a bare
+   consume-and-produce pass-through, then the Pulse worker, each fed the same paced
+   stream; latency = output create time − input create time (both producer timestamps
+   on this machine's clock), on the events that cause a segment change.
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -143,8 +153,15 @@ def _scrape(worker: PulseProcess, stop: threading.Event, rss: list[float]) -> No
         stop.wait(0.1)
 
 
-async def _committed_rate(bootstrap: str, prefix: str, expect: int, timeout: float) -> float:
-    """Records/s of a worker whose metrics are off, from its group's committed offsets."""
+async def _committed_rate(
+    bootstrap: str,
+    prefix: str,
+    expect: int,
+    timeout: float,
+    on_progress: Callable[[float], None] = lambda share: None,
+) -> float:
+    """Records/s of a worker, from its group's committed offsets (`on_progress` gets the
+    share of the log committed, every 0.1 s)."""
     from aiokafka import TopicPartition
 
     consumer = AIOKafkaConsumer(
@@ -158,6 +175,7 @@ async def _committed_rate(bootstrap: str, prefix: str, expect: int, timeout: flo
             done = 0
             for tp in tps:
                 done += await consumer.committed(tp) or 0
+            on_progress(done / expect)
             if done >= expect // 10 and not first:
                 first, base = time.perf_counter(), done
             if done >= expect:
@@ -275,7 +293,112 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+async def _changelog_bytes(bootstrap: str, topic: str) -> tuple[int, int]:
+    """(records, bytes of keys and values) of a topic, read from the start to its end."""
+    from aiokafka import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer.topics()  # refresh metadata once
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return 0, 0
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records = size = 0
+        while True:
+            behind = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
+            if not behind:
+                break
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for rows in batch.values():
+                for row in rows:
+                    records += 1
+                    size += len(row.key or b"") + len(row.value or b"")
+        return records, size
+    finally:
+        await consumer.stop()
+
+
+def _input_bytes(log: Path) -> int:
+    with LogReader(log) as reader:
+        return sum(len(raw) for raw in reader)
+
+
+class _PulseRuns:
+    """Pulse workers, one at a time, each on a fresh prefix holding the same log."""
+
+    def __init__(self, url: str, bootstrap: str, log: Path, events: int, directory: Path) -> None:
+        self.url, self.bootstrap, self.log, self.events = url, bootstrap, log, events
+        self.directory = directory
+        self.runs = 0
+        self.rss: list[tuple[float, float]] = []  # (share consumed, MiB) of metered runs
+        self.last_prefix = ""
+
+    def run(self, metered: bool) -> float:
+        self.runs += 1
+        prefix = f"pulse{self.runs}-"
+        asyncio.run(_produce(self.bootstrap, prefix, self.log))
+        port = free_port() if metered else 0
+        worker = PulseProcess(self.url, prefix, self.directory / prefix, port)
+        rss: list[tuple[float, float]] = []
+        stop = threading.Event()
+        scraper = None
+        if metered:
+            scraper = threading.Thread(target=_scrape, args=(worker, stop, []), daemon=True)
+            scraper.start()
+
+        def sample(share: float) -> None:
+            if metered and share >= 0.1 and worker.process.poll() is None:
+                rss.append((share, _rss_mib(worker.process.pid)))
+
+        try:
+            rate = asyncio.run(_committed_rate(self.bootstrap, prefix, self.events, 900, sample))
+        finally:
+            stop.set()
+            if scraper is not None:
+                scraper.join(5)
+            worker.stop()  # stopped before the next run starts
+        if metered and not self.rss:
+            self.rss = rss
+        self.last_prefix = prefix
+        return rate
+
+
+def _rss_figures(samples: list[tuple[float, float]]) -> dict[str, float] | None:
+    if not samples:
+        return None
+    quarter = next((mib for share, mib in samples if share >= 0.25), samples[-1][1])
+    return {
+        "after_warm_up_mib": round(samples[0][1], 1),
+        "at_25_percent_mib": round(quarter, 1),
+        "at_end_mib": round(samples[-1][1], 1),
+        "max_mib": round(max(mib for _, mib in samples), 1),
+    }
+
+
 def run_worker_bench(args: argparse.Namespace, console: Console) -> int:
+    figures = _measure(args, console)
+    if args.json:
+        console.print_json(data=figures)
+    else:
+        _print(console, figures)
+    return 0
+
+
+def _say(console: Console, args: argparse.Namespace, line: str) -> None:
+    if args.json:
+        print(line, file=sys.stderr, flush=True)
+    else:
+        console.print(line)
+
+
+def _measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     wait_ms = args.fetch_wait_ms
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
         directory = Path(tmp)
@@ -284,85 +407,145 @@ def run_worker_bench(args: argparse.Namespace, console: Console) -> int:
             url = stack.enter_context(EmbeddedBroker().start()).url
         bootstrap = url.split("://", 1)[-1]
         start_ms = parse_ts(START)
-        console.print(f"broker {url}; simulating {args.users} users × {args.days} days …")
+        _say(console, args, f"broker {url}; simulating {args.users} users × {args.days} days …")
         log = _make_log(directory, "rate", args.users, args.days, start_ms)
         later = start_ms + (args.days + 1) * 86_400_000
         paced_log = _make_log(directory, "paced", args.users, 10, later)
         events = _count(log)
-        console.print(f"{events:,} events; producing them for each consumer …")
-        for prefix in ("bare-", "pulse-"):
-            asyncio.run(_produce(bootstrap, prefix, log))
-        console.print("bare aiokafka loop …")
+        _say(console, args, f"{events:,} events; bare aiokafka loop …")
+        asyncio.run(_produce(bootstrap, "bare-", log))
         bare = asyncio.run(_bare_rate(bootstrap, "bare-", events, wait_ms))
-        console.print("trivial Faust agent …")
+        _say(console, args, "trivial Faust agent …")
         trivial = _trivial_rate(url, "bare-", events, wait_ms)
-        console.print("Pulse worker, /metrics scraped every 0.1 s …")
-        port = free_port()
-        worker = PulseProcess(url, "pulse-", directory / "pulse", port)
-        stack.callback(worker.stop)
-        # Both Pulse runs are timed the same way (committed offsets); this one also has
-        # its /metrics page scraped every 0.1 s, as an eager Prometheus would.
-        rss: list[float] = []
-        stop = threading.Event()
-        scraper = threading.Thread(target=_scrape, args=(worker, stop, rss), daemon=True)
-        scraper.start()
-        try:
-            pulse = asyncio.run(_committed_rate(bootstrap, "pulse-", events, 900))
-        finally:
-            stop.set()
-            scraper.join(5)
-        console.print("Pulse worker without metrics endpoint (progress from committed offsets) …")
-        asyncio.run(_produce(bootstrap, "quiet-", log))
-        quiet = PulseProcess(url, "quiet-", directory / "quiet", 0)
-        try:
-            unmetered = asyncio.run(_committed_rate(bootstrap, "quiet-", events, 900))
-        finally:
-            quiet.stop()
-        console.print(f"latency at {args.rate:.0f} events/s: pass-through …")
+        runs = _PulseRuns(url, bootstrap, log, events, directory)
+        metered: list[float] = []
+        unmetered: list[float] = []
+        for round_number in range(1, args.rounds + 1):
+            # on, off in odd rounds; off, on in even ones (ABBA): drift cancels out.
+            order = (True, False) if round_number % 2 else (False, True)
+            for with_metrics in order:
+                label = "metrics scraped every 0.1 s" if with_metrics else "metrics off"
+                _say(console, args, f"Pulse worker, {label} (round {round_number}) …")
+                (metered if with_metrics else unmetered).append(runs.run(with_metrics))
+        _say(console, args, "changelog bytes …")
+        changelog = asyncio.run(
+            _changelog_bytes(bootstrap, f"{runs.last_prefix}pulse-users-changelog")
+        )
+        input_bytes = _input_bytes(log)
+        capacity = max(unmetered)
+        rate = args.rate if args.rate else round(0.3 * capacity)
+        _say(console, args, f"latency at {rate:.0f} events/s: pass-through …")
         passthrough = asyncio.run(
-            _passthrough_latency(bootstrap, paced_log, args.rate, args.paced, wait_ms)
+            _passthrough_latency(bootstrap, paced_log, rate, args.paced, wait_ms)
         )
-        console.print("latency: Pulse worker …")
+        _say(console, args, "latency: Pulse worker …")
+        latency_prefix = "latency-"
+        asyncio.run(_produce(bootstrap, latency_prefix, log))
+        worker = PulseProcess(url, latency_prefix, directory / latency_prefix, 0)
+        stack.callback(worker.stop)
+        asyncio.run(_committed_rate(bootstrap, latency_prefix, events, 900))  # warmed up
         pulse_latency = asyncio.run(
-            _pulse_latency(bootstrap, "pulse-", paced_log, args.rate, args.paced)
+            _pulse_latency(bootstrap, latency_prefix, paced_log, rate, args.paced)
         )
-    rates = Table(title=f"Consume rate, {events:,} events, one run", title_justify="left")
-    rates.add_column("consumer")
-    rates.add_column("events/s", justify="right")
-    rates.add_column("vs trivial agent", justify="right")
-    for name, value in (
-        ("bare aiokafka loop", bare),
-        ("trivial Faust agent", trivial),
-        ("Pulse worker (metrics scraped)", pulse),
-        ("Pulse worker, metrics endpoint off", unmetered),
+    best_metered, best_unmetered = max(metered), max(unmetered)
+    return {
+        "bench": "worker",
+        "broker": "embedded (tansu)" if not args.broker else args.broker,
+        "events": events,
+        "rates_events_per_s": {
+            "bare_aiokafka": round(bare),
+            "trivial_faust_agent": round(trivial),
+            "pulse_metrics_scraped": round(best_metered),
+            "pulse_metrics_off": round(best_unmetered),
+        },
+        "pulse_runs": {
+            "metrics_scraped": [round(v) for v in metered],
+            "metrics_off": [round(v) for v in unmetered],
+        },
+        "pulse_vs_trivial": round(best_metered / trivial, 3),
+        "metrics_cost": round(1 - best_metered / best_unmetered, 3),
+        "rss": _rss_figures(runs.rss),
+        "changelog": {
+            "records": changelog[0],
+            "bytes": changelog[1],
+            "input_bytes": input_bytes,
+            "bytes_per_input_event": round(changelog[1] / events, 1),
+            "input_bytes_per_event": round(input_bytes / events, 1),
+            "ratio_to_input": round(changelog[1] / input_bytes, 3),
+        },
+        "latency": {
+            "rate_events_per_s": rate,
+            "share_of_capacity": round(rate / capacity, 2),
+            "passthrough_ms": _latency_figures(passthrough),
+            "pulse_ms": _latency_figures(pulse_latency),
+        },
+    }
+
+
+def _latency_figures(values: list[float]) -> dict[str, float | int]:
+    return {
+        "outputs": len(values),
+        "p50": round(_percentile(values, 0.5), 1),
+        "p99": round(_percentile(values, 0.99), 1),
+        "mean": round(statistics.fmean(values), 1) if values else float("nan"),
+    }
+
+
+def _print(console: Console, figures: dict[str, Any]) -> None:
+    rates = figures["rates_events_per_s"]
+    trivial = rates["trivial_faust_agent"]
+    table = Table(
+        title=f"Consume rate, {figures['events']:,} events, one run on {figures['broker']}",
+        title_justify="left",
+    )
+    table.add_column("consumer")
+    table.add_column("events/s", justify="right")
+    table.add_column("vs trivial agent", justify="right")
+    runs = figures["pulse_runs"]
+    for name, key in (
+        ("bare aiokafka loop", "bare_aiokafka"),
+        ("trivial Faust agent", "trivial_faust_agent"),
+        (
+            f"Pulse worker, metrics scraped (best of {len(runs['metrics_scraped'])})",
+            "pulse_metrics_scraped",
+        ),
+        (f"Pulse worker, metrics off (best of {len(runs['metrics_off'])})", "pulse_metrics_off"),
     ):
-        rates.add_row(name, f"{value:,.0f}", f"{value / trivial:.0%}")
-    console.print(rates)
-    latency = Table(
-        title=f"Event-to-output latency at {args.rate:.0f} events/s (ms)", title_justify="left"
+        table.add_row(name, f"{rates[key]:,}", f"{rates[key] / trivial:.0%}")
+    console.print(table)
+    latency = figures["latency"]
+    lat = Table(
+        title=f"Event-to-output latency at {latency['rate_events_per_s']:,.0f} events/s "
+        f"({latency['share_of_capacity']:.0%} of the capacity measured above), ms",
+        title_justify="left",
     )
     for column in ("pipeline", "outputs", "p50", "p99", "p99 vs pass-through"):
-        latency.add_column(column, justify="right" if column != "pipeline" else "left")
-    base = _percentile(passthrough, 0.99)
-    for name, values in (("bare pass-through", passthrough), ("Pulse worker", pulse_latency)):
-        p99 = _percentile(values, 0.99)
-        latency.add_row(
+        lat.add_column(column, justify="right" if column != "pipeline" else "left")
+    base = latency["passthrough_ms"]["p99"] or float("nan")
+    for name, key in (("bare pass-through", "passthrough_ms"), ("Pulse worker", "pulse_ms")):
+        row = latency[key]
+        lat.add_row(
             name,
-            f"{len(values):,}",
-            f"{_percentile(values, 0.5):.0f}",
-            f"{p99:.0f}",
-            f"{p99 / base:.1f}×",
+            f"{row['outputs']:,}",
+            f"{row['p50']:.0f}",
+            f"{row['p99']:.0f}",
+            f"{row['p99'] / base:.1f}×",
         )
-    console.print(latency)
+    console.print(lat)
     console.print(
-        f"metrics cost: {1 - pulse / unmetered:+.1%} of throughput with the endpoint served and "
-        "scraped every 0.1 s (negative: within noise)"
+        f"metrics cost: {figures['metrics_cost']:+.1%} of throughput (runs: scraped "
+        f"{runs['metrics_scraped']}, off {runs['metrics_off']}; within ±5 % is noise)"
     )
+    changelog = figures["changelog"]
+    console.print(
+        f"changelog: {changelog['records']:,} records, {changelog['bytes_per_input_event']:.0f} "
+        f"bytes per input event against {changelog['input_bytes_per_event']:.0f} of input "
+        f"({changelog['ratio_to_input']:.2f}× the input's bytes)"
+    )
+    rss = figures["rss"]
     if rss:
-        quarter = rss[len(rss) // 4]
         console.print(
-            f"Pulse worker RSS: {rss[0]:.0f} MiB at start, {quarter:.0f} MiB at 25 %, "
-            f"{rss[-1]:.0f} MiB at the end (max {max(rss):.0f}); mean latency "
-            f"{statistics.fmean(pulse_latency) if pulse_latency else float('nan'):.0f} ms"
+            f"Pulse worker RSS: {rss['after_warm_up_mib']:.0f} MiB after warm-up (10 % of the "
+            f"log), {rss['at_25_percent_mib']:.0f} MiB at 25 %, {rss['at_end_mib']:.0f} MiB at "
+            f"the end (max {rss['max_mib']:.0f})"
         )
-    return 0

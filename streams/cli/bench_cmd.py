@@ -16,7 +16,10 @@ def register(commands: Any) -> None:
     core.add_argument("--users", type=int, default=5_000)
     core.add_argument("--days", type=int, default=60)
     core.add_argument("--seed", type=int, default=11)
-    core.add_argument("--repeat", type=int, default=3, help="best of N runs per stage")
+    core.add_argument(
+        "--repeat", type=int, default=3, help="rounds over all stages; each stage's best is kept"
+    )
+    core.add_argument("--json", action="store_true", help="print the figures as JSON")
     core.set_defaults(run=lambda args: run_core_bench(args, console))
     worker = targets.add_parser(
         "worker", help="bare aiokafka vs trivial Faust agent vs Pulse worker, on a broker"
@@ -24,7 +27,16 @@ def register(commands: Any) -> None:
     worker.add_argument("--broker", default=None, help="default: the embedded broker")
     worker.add_argument("--users", type=int, default=800)
     worker.add_argument("--days", type=int, default=40)
-    worker.add_argument("--rate", type=float, default=500.0, help="paced events/s for latency")
+    worker.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="paced events/s for latency (default: 30 %% of the capacity measured in the run)",
+    )
+    worker.add_argument(
+        "--rounds", type=int, default=2, help="pairs of Pulse runs, metrics on and off"
+    )
+    worker.add_argument("--json", action="store_true", help="print the figures as JSON")
     worker.add_argument("--paced", type=int, default=8_000, help="events sent paced")
     worker.add_argument("--fetch-wait-ms", type=int, default=100)
     worker.set_defaults(run=_worker)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from aiokafka.errors import KafkaConnectionError
 
+import streams.cli.threads  # noqa: F401 - first: sets BLAS threads before NumPy loads
 from streams import __version__
 from streams.cli import (
     backfill_cmd,

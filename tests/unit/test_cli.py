@@ -149,3 +149,19 @@ def test_the_demo_view_shows_campaign_decisions_readably() -> None:
     text = console.export_text()
     assert "welcome: sent via push" in text and "welcome: suppressed: holdout" in text
     assert text.count("welcome:") == 2
+
+
+def test_the_entry_point_keeps_blas_to_one_thread_before_numpy_loads() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys; import streams.cli.main; "
+        "print(os.environ['OPENBLAS_NUM_THREADS'], 'numpy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["1", "True"]  # set, and NumPy was loaded after it
