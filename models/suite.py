@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from models.checkpoint import CheckpointError, dump, load
 from models.churn import ChurnConfig, ChurnModel
@@ -29,6 +29,9 @@ from streams.core.config import PulseConfig
 from streams.core.model_api import SuiteFactory
 from streams.core.personas import levels_in_model_units
 
+# Model checkpoints may add at most this share of the input's bytes to the changelog.
+CHECKPOINT_SHARE: Final = 0.5
+
 
 @dataclass
 class Suite:
@@ -36,6 +39,8 @@ class Suite:
     clusters: ClusterModel | None
     recommender: CoOccurrence | None
     _saved: dict[str, int] = field(default_factory=dict)
+    _sizes: dict[str, int] = field(default_factory=dict)  # bytes of each last checkpoint
+    _input: dict[str, int] = field(default_factory=dict)  # input bytes since it was written
 
     def members(self) -> dict[str, Any]:
         named = {
@@ -49,14 +54,39 @@ class Suite:
         """Checkpoints of every model (a snapshot), changed or not."""
         return {name: _checkpoint(model) for name, model in self.members().items()}
 
-    def dump_changed(self) -> dict[str, bytes]:
-        """Checkpoints of the models that learned something since the last call."""
+    def dump_changed(self, input_bytes: int | None = None) -> dict[str, bytes]:
+        """Checkpoints of the models that learned something since they were last written.
+
+        With `input_bytes` (the input processed since the last call), a changed model is
+        written only once the input since its last checkpoint reaches that checkpoint's size
+        times the number of models over `CHECKPOINT_SHARE`: over a run, all checkpoints
+        together add at most that share of the input's bytes to the changelog, however
+        large a model grows. Without it (revocation, shutdown), every changed model is
+        written.
+
+        >>> from models.churn import ChurnModel
+        >>> suite = Suite(ChurnModel(), None, None)
+        >>> suite.churn.learn_one({"orders": 1.0}, True)
+        >>> first = suite.dump_changed(input_bytes=10)  # never written: written now
+        >>> suite.churn.learn_one({"orders": 2.0}, False)
+        >>> suite.dump_changed(input_bytes=10), sorted(suite.dump_changed())  # budget, then final
+        ({}, ['churn'])
+        """
         blobs = {}
-        for name, model in self.members().items():
+        members = self.members()
+        spacing = len(members) / CHECKPOINT_SHARE  # input bytes per checkpoint byte
+        for name, model in members.items():
+            if input_bytes is not None:
+                self._input[name] = self._input.get(name, 0) + input_bytes
             step = _step(model)
-            if self._saved.get(name) != step:
-                blobs[name] = _checkpoint(model)
-                self._saved[name] = step
+            if self._saved.get(name) == step:
+                continue
+            if input_bytes is not None and self._input[name] < spacing * self._sizes.get(name, 0):
+                continue  # not yet: too little input since the last checkpoint
+            blobs[name] = blob = _checkpoint(model)
+            self._saved[name] = step
+            self._sizes[name] = len(blob)
+            self._input[name] = 0
         return blobs
 
 

@@ -357,26 +357,31 @@ class PulseWorker:
             )
             return [letter]
 
-    async def _save(self) -> None:
+    async def _save(self, final: bool = False) -> None:
         """Save changed users and progress, then make their offsets committable.
 
         Outputs were sent as records were processed; saving after them means a committed
-        offset implies saved state, and saved progress implies sent outputs.
+        offset implies saved state, and saved progress implies sent outputs. `final`
+        (revocation, shutdown): every partition's changed models are written too.
         """
         unsaved, self._unsaved, self._unsaved_count = self._unsaved, {}, 0
         self._last_flush = time.monotonic()
         for partition, released in unsaved.items():
             if partition not in self.runtime.partitions:
                 continue  # moved away: the new owner re-reads from the last commit
-            await self.runtime.flush(partition)
+            await self.runtime.flush(partition, final)
             for acked in released:
                 self._uncommitted[acked.message.tp] = acked.message.offset + 1
+        if final:
+            for partition in list(self.runtime.partitions):
+                if partition not in unsaved:
+                    await self.runtime.flush(partition, final)
 
     async def _save_now(self, timeout: float, when: str) -> bool:
         """Save outside the agent's turn (rebalance, shutdown); False if it failed."""
         try:
             async with asyncio.timeout(timeout), self._lock:
-                await self._save()
+                await self._save(final=True)
         except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
             log.warning("saving state %s failed: %r", when, exc)
             return False

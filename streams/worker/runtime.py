@@ -330,6 +330,7 @@ class WorkerRuntime:
             self.redelivered += 1
             return []
         outputs = runtime.pipeline.process(pending.decoded, pending.raw, pending.source)
+        runtime.store.input_bytes += len(pending.raw)
         state = runtime.store.get(user_id)
         if state is not None:
             state.applied[topic] = offset
@@ -345,8 +346,9 @@ class WorkerRuntime:
         self.latency_buckets[bisect_left(LATENCY_BOUNDS, seconds)] += 1
         self.latency_sum += seconds
 
-    async def flush(self, partition: int) -> int:
+    async def flush(self, partition: int, final: bool = False) -> int:
+        """Save a partition's changed state (`final`: every changed model too)."""
         runtime = self.partitions.get(partition)
-        written = await runtime.store.flush() if runtime is not None else 0
+        written = await runtime.store.flush(final) if runtime is not None else 0
         self.changelog_writes += written
         return written

@@ -15,6 +15,7 @@ from streams.core.events import decode_event
 from streams.core.ids import partition_for
 from streams.core.pipeline import Stats
 from streams.worker.runtime import PartitionRuntime
+from streams.worker.store import decode_state
 from tests.helpers import T0, click, profile, purchase, raw
 
 CONFIG = load_config(None)
@@ -45,7 +46,7 @@ def saved_state() -> dict[str, Any]:
     ):
         first.pipeline.process(decode_event(raw(event)), raw(event), {})
     asyncio.run(first.store.flush())
-    return dict(orjson.loads(table.data[USER.encode()]))
+    return decode_state(table.data[USER.encode()]).to_dict()
 
 
 GOOD = saved_state()

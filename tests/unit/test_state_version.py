@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import orjson
 import pytest
 
@@ -14,7 +16,19 @@ def test_every_older_version_has_an_upcaster() -> None:
 
 
 def test_saved_states_carry_the_current_version() -> None:
-    assert orjson.loads(encode_state(UserState("u1")))["version"] == STATE_VERSION
+    saved = encode_state(UserState("u1"))
+    assert orjson.loads(zlib.decompress(saved[1:]))["version"] == STATE_VERSION
+
+
+def test_a_state_that_does_not_inflate_or_inflates_too_far_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not inflate"):
+        decode_state(b"\x01not zlib at all")
+    bomb = b"\x01" + zlib.compress(b" " * (2 << 20), 9)  # 2 MiB of spaces in ~2 kB
+    with pytest.raises(ValueError, match="inflates beyond"):
+        decode_state(bomb)
+    whole = encode_state(UserState("u1", touched=5))
+    with pytest.raises(ValueError, match="cut short"):
+        decode_state(whole[:-3])  # the checksum is missing
 
 
 def test_a_version_1_state_restores_with_its_biased_churn_point_dropped() -> None:
