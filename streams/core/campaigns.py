@@ -175,7 +175,11 @@ class CampaignEngine:
             if not kind.timed
             and (campaigns := [c for c in config.campaigns if c.trigger.kind == name])
         ]
-        self.timed = [c for c in config.campaigns if TRIGGERS[c.trigger.kind].timed]
+        self.timed = [
+            (c, TRIGGERS[c.trigger.kind])
+            for c in config.campaigns
+            if TRIGGERS[c.trigger.kind].timed
+        ]
         self.tier_names: tuple[str, ...] = ()
         self.campaign_names = [c.name for c in config.campaigns]
         self.backfill_until = 0  # set by the pipeline from stream.backfill_until
@@ -202,10 +206,11 @@ class CampaignEngine:
         moment = Moment(state, now, None, changes, scored)
         candidates = self._candidates(moment) if changes or scored is not None else []
         outputs = self._run(state, candidates, now) if candidates else []
-        for campaign in self.timed:
-            # Each pattern decided alone: one campaign's message never arbitrates another's.
-            for candidate in TRIGGERS[campaign.trigger.kind].candidates(moment, [campaign]):
-                outputs += self._run(state, [candidate], now)
+        if self.timed and _pattern_open(state):
+            for campaign, kind in self.timed:
+                # Each pattern decided alone: one campaign's message never arbitrates another's.
+                for candidate in kind.candidates(moment, (campaign,)):
+                    outputs += self._run(state, [candidate], now)
         if state.deferred:
             outputs += self._release(state, now)
         return outputs
@@ -213,12 +218,10 @@ class CampaignEngine:
     def due(self, state: UserState) -> int | None:
         """The earliest deferred message or event-pattern trigger of this user."""
         earliest = min(row[0] for row in state.deferred) if state.deferred else None
-        f = state.features
-        session_open = f.sessions > 0 and not f.session_purchased
-        if not self.timed or not (f.cart_open or session_open):
+        if not self.timed or not _pattern_open(state):
             return earliest
-        for campaign in self.timed:
-            fire = TRIGGERS[campaign.trigger.kind].due(state, campaign)
+        for campaign, kind in self.timed:
+            fire = kind.due(state, campaign)
             if fire is not None and (earliest is None or fire < earliest):
                 earliest = fire
         return earliest
@@ -421,6 +424,12 @@ class CampaignEngine:
                 percent -= 5.0
             content["coupon_percent"] = int(min(max(percent, 0.0), campaign.coupon.max_percent))
         return content
+
+
+def _pattern_open(state: UserState) -> bool:
+    """An open cart or an open session without a purchase: an event pattern may fire."""
+    f = state.features
+    return f.cart_open or (f.sessions > 0 and not f.session_purchased)
 
 
 def _holds(campaign: Campaign, state: UserState, now: int) -> bool:
