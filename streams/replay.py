@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -138,9 +141,36 @@ def replay_to_dir(
 
     With `all_scores`, also churn-scores.jsonl: one line per churn prediction point. With
     `resume`, start from the state a `pulse backfill` saved (streams/snapshot.py).
+
+    The files are written into a hidden folder inside `out_dir` and moved into place only
+    when the replay has finished, replacing every file of an earlier run: an interrupted
+    or failed replay leaves the earlier outputs as they were, never a mix of the two.
     """
     log_path, out_path = Path(log), Path(out_dir)
     out_path.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_path))
+    try:
+        result = _replay(log_path, partial, config, progress, all_scores, resume)
+        for name in (*(f"{topic}.jsonl" for topic in OUTPUT_TOPICS), SCORES_FILE, SUMMARY_FILE):
+            written = partial / name
+            if written.exists():
+                os.replace(written, out_path / name)
+            else:
+                (out_path / name).unlink(missing_ok=True)  # an earlier run's, not this one's
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    result.out_dir = out_path
+    return result
+
+
+def _replay(
+    log_path: Path,
+    out_path: Path,
+    config: PulseConfig,
+    progress: Callable[[int, int], None] | None,
+    all_scores: bool,
+    resume: Path | None,
+) -> ReplayResult:
     pipeline = Pipeline(config, suite_factory(config))
     if resume is not None:
         load_snapshot(pipeline, resume)

@@ -7,9 +7,10 @@ PULSE_CONFIG); this object holds how the worker connects and runs.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from streams.core.errors import ConfigError
 
@@ -90,6 +91,7 @@ class Settings:
         return self.topic_prefix + name
 
     def broker_urls(self) -> str:
+        """The broker URL(s), checked before anything connects (no DNS wait on a typo)."""
         if not self.broker:
             raise ConfigError(
                 "settings",
@@ -97,6 +99,7 @@ class Settings:
                 "no broker given",
                 "pass --broker kafka://HOST:PORT or set PULSE_BROKER",
             )
+        check_broker_url(self.broker)
         return self.broker
 
 
@@ -141,3 +144,27 @@ def _read_secret(key: str, path: str) -> str:
             f"{key}={path!r} cannot be read ({exc.strerror})",
             "mount the secret file there, or set the variable without _FILE",
         ) from None
+
+
+_BROKER: Final = re.compile(r"^(?:kafka://)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+
+
+def check_broker_url(url: str) -> None:
+    """Each of `kafka://HOST:PORT[;kafka://HOST:PORT…]` well formed, or a ConfigError.
+
+    >>> check_broker_url("kafka://127.0.0.1:9092;kafka://kafka-2:9093")
+    >>> check_broker_url("not-a-url")
+    Traceback (most recent call last):
+    ...
+    streams.core.errors.ConfigError: settings: broker 'not-a-url' is not HOST:PORT (fix: use e.g. --broker kafka://127.0.0.1:9092)
+    """
+    parts = [part.strip() for part in url.replace(",", ";").split(";") if part.strip()]
+    for part in parts or [url]:
+        found = _BROKER.match(part)
+        if found is None or not 0 < int(found[2]) < 65536:
+            raise ConfigError(
+                "settings",
+                None,
+                f"broker {part[:200]!r} is not HOST:PORT",
+                "use e.g. --broker kafka://127.0.0.1:9092",
+            )

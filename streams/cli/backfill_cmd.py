@@ -18,8 +18,6 @@ from streams.config_loader import load_config
 from streams.core.config import PulseConfig
 from streams.core.events import MAX_TS
 from streams.core.timefmt import parse_ts
-from streams.replay import replay_to_dir
-from streams.snapshot import STATE_FILE, save_snapshot
 
 
 def register(commands: Any) -> None:
@@ -28,7 +26,7 @@ def register(commands: Any) -> None:
         help="load history into state (no campaign messages) for a later replay or worker",
         description="Replay a shop's history in-process to build customers' state and models "
         "without deciding any campaign. Writes the outputs (flagged backfill: true), "
-        f"summary.json and {STATE_FILE} to --out; resume with pulse replay --state.",
+        "summary.json and state.jsonl.gz to --out; resume with pulse replay --state.",
     )
     parser.add_argument("log", type=Path, help="the history: events.jsonl or events.jsonl.gz")
     parser.add_argument("--out", type=Path, default=Path("backfill"), help="output directory")
@@ -67,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         config = with_backfill(load_config(args.config), args.until, whole_log=True)
     except ValueError:
         return fail(f"--until {args.until!r} is not a time", "e.g. --until 2024-01-01T00:00:00Z")
+    from streams.replay import replay_to_dir  # (loads the models: not for --help)
+    from streams.snapshot import STATE_FILE, save_snapshot
+
     with byte_progress(f"backfilling {args.log.name}", enabled=not args.quiet) as update:
         result = replay_to_dir(args.log, args.out, config, update)
     users = save_snapshot(result.pipeline, args.out / STATE_FILE)

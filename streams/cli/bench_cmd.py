@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from streams.bench.core import run_core_bench
 from streams.cli.render import console
 
 
@@ -20,7 +19,7 @@ def register(commands: Any) -> None:
         "--repeat", type=int, default=3, help="rounds over all stages; each stage's best is kept"
     )
     core.add_argument("--json", action="store_true", help="print the figures as JSON")
-    core.set_defaults(run=lambda args: run_core_bench(args, console))
+    core.set_defaults(run=_core)
     worker = targets.add_parser(
         "worker", help="bare aiokafka vs trivial Faust agent vs Pulse worker, on a broker"
     )
@@ -40,6 +39,12 @@ def register(commands: Any) -> None:
     worker.add_argument("--paced", type=int, default=8_000, help="events sent paced")
     worker.add_argument("--fetch-wait-ms", type=int, default=100)
     worker.set_defaults(run=_worker)
+
+
+def _core(args: argparse.Namespace) -> int:
+    from streams.bench.core import run_core_bench  # (loads the models: not for --help)
+
+    return run_core_bench(args, console)
 
 
 def _worker(args: argparse.Namespace) -> int:

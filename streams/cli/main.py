@@ -25,6 +25,7 @@ from streams.cli import (
 )
 from streams.cli.render import fail
 from streams.core.errors import ConfigError
+from streams.logfile import LogError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except ConfigError as exc:
+        if exc.file in ("settings", "environment"):  # an option or PULSE_* variable
+            return fail(exc.problem, exc.fix or "fix the option and run the command again")
         return fail(f"configuration: {exc}", "fix the file and run the command again")
     except KafkaConnectionError as exc:
         return fail(
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check --broker / PULSE_BROKER (kafka://HOST:PORT), or omit both where the "
             "command can start the embedded broker (worker, demo)",
         )
+    except LogError as exc:
+        return fail(str(exc), "check the file (gzip -t FILE), or copy or download it again")
     except KeyboardInterrupt:
         return fail("interrupted")
     return code

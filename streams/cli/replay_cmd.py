@@ -13,8 +13,8 @@ from streams.cli.backfill_cmd import add_backfill_until, with_backfill
 from streams.cli.render import byte_progress, console, fail, summary_tables
 from streams.config_loader import load_config
 from streams.core.config import PulseConfig
-from streams.replay import replay_to_dir
-from streams.snapshot import SnapshotError
+from streams.core.pipeline import Stats
+from streams.logfile import sniff
 
 
 def register(commands: Any) -> None:
@@ -80,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
             f"log file {args.log} does not exist",
             "make one with: pulse simulate --out sim.jsonl.gz",
         )
+    if args.out.exists() and not args.out.is_dir():
+        return fail(
+            f"--out {args.out} is a file; it names the folder the outputs go to",
+            f"pick a folder, e.g. --out {args.out.with_suffix('')}-out/",
+        )
     if args.state is not None and not args.state.is_file():
         return fail(
             f"state file {args.state} does not exist",
@@ -97,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
         return produce(args, config)
     if not args.send_expired:
         config = expire_before_now(config)
+    # Imported here: the models (River, SciPy) take most of a second to load, and
+    # `pulse --help` or a refused argument should not wait for them.
+    from streams.replay import replay_to_dir
+    from streams.snapshot import SnapshotError
+
     try:
         with byte_progress(f"replaying {args.log.name}", enabled=not args.quiet) as update:
             result = replay_to_dir(
@@ -109,7 +119,29 @@ def run(args: argparse.Namespace) -> int:
             console.print(table)
             console.print()
     console.print(f"outputs in {args.out}/ (summary.json has the figures above)")
-    return 0
+    return check_input(args.log, result.pipeline.stats)
+
+
+def check_input(log: Path, stats: Stats) -> int:
+    """0, or an error when the log was empty or mostly refused (the outputs are written:
+    dead-letters.jsonl says why each record was refused)."""
+    if not stats.records:
+        return fail(f"{log} holds no records", "give a JSON Lines log: one event object per line")
+    rejected = sum(stats.rejected.values())
+    if rejected * 2 <= stats.records:
+        return 0
+    found = sniff(log)
+    reasons = ", ".join(f"{reason}: {n:,}" for reason, n in stats.rejected.most_common(3))
+    hint = (
+        "see dead-letters.jsonl for each record's reason (docs/events.md: the contract)"
+        if found == "JSON Lines"
+        else "convert it to Pulse's event contract (docs/events.md), one JSON object per line"
+    )
+    return fail(
+        f"{rejected:,} of {stats.records:,} records of {log} were refused ({reasons}); "
+        f"the file looks like {found}",
+        hint,
+    )
 
 
 def expire_before_now(config: PulseConfig) -> PulseConfig:

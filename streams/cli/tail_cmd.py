@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 import orjson
@@ -20,6 +21,17 @@ def register(commands: Any) -> None:
     parser.add_argument("--broker", default=None, help="kafka://HOST:PORT (default: $PULSE_BROKER)")
     parser.add_argument("--from-beginning", action="store_true")
     parser.add_argument("--limit", type=int, default=0, help="stop after N events (0: never)")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line, as on the topic (the default when piped: | jq works)",
+    )
+    form.add_argument(
+        "--pretty",
+        action="store_true",
+        help="one readable line per event (the default on a terminal)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -44,7 +56,19 @@ def describe(value: bytes) -> str:
     return orjson.dumps(event).decode()
 
 
-async def _tail(settings: Settings, topic: str, from_beginning: bool, limit: int) -> None:
+def _write_raw(value: bytes) -> None:
+    """The record's bytes on one line, unwrapped, flushed (for `| jq`, `| head`)."""
+    sys.stdout.buffer.write(value.replace(b"\n", b" ") + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _write_readable(value: bytes) -> None:
+    console.print(describe(value), highlight=False, markup=False)
+
+
+async def _tail(
+    settings: Settings, topic: str, from_beginning: bool, limit: int, raw: bool = False
+) -> None:
     from streams.worker.kafka_clients import aiokafka_options
 
     consumer = AIOKafkaConsumer(
@@ -59,9 +83,10 @@ async def _tail(settings: Settings, topic: str, from_beginning: bool, limit: int
         await consumer.stop()  # closes what start() opened before it failed
         raise
     shown = 0
+    write = _write_raw if raw else _write_readable
     try:
         async for record in consumer:
-            console.print(describe(record.value or b""), highlight=False, markup=False)
+            write(record.value or b"")
             shown += 1
             if limit and shown >= limit:
                 return
@@ -74,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
     if not settings.broker:
         return fail("no broker given", "pass --broker kafka://HOST:PORT (pulse demo prints it)")
     try:
-        asyncio.run(_tail(settings, args.topic, args.from_beginning, args.limit))
+        raw = args.json or (not args.pretty and not sys.stdout.isatty())
+        asyncio.run(_tail(settings, args.topic, args.from_beginning, args.limit, raw))
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `| head` closed the pipe: done, not an error
         return 0
     return 0

@@ -32,18 +32,16 @@ def test_replay_onto_the_broker_then_tail_the_outputs(
     try:
         replay = pulse("replay", str(log), "--broker", broker_url, "--max", prefix=namespace)
         assert replay.returncode == 0, replay.stdout + replay.stderr
-        tail = pulse(
-            "tail",
-            "segment-changes",
-            "--broker",
-            broker_url,
-            "--from-beginning",
-            "--limit",
-            str(len(expected)),
-            prefix=namespace,
-        )
+        args = ["segment-changes", "--broker", broker_url, "--from-beginning"]
+        args += ["--limit", str(len(expected))]
+        piped = pulse("tail", *args, prefix=namespace)
+        tail = pulse("tail", *args, "--pretty", prefix=namespace)
     finally:
         worker.stop()
+    # Piped: one JSON object per line, the topic's own bytes (for | jq).
+    assert piped.returncode == 0, piped.stderr
+    got = [line.encode() for line in piped.stdout.splitlines()]
+    assert sorted(got) == sorted(expected)
     assert tail.returncode == 0, tail.stderr
     lines = [line for line in tail.stdout.splitlines() if "→" in line]
     assert len(lines) == len(expected)
