@@ -14,6 +14,7 @@ from streams import __version__
 from streams.cli import (
     backfill_cmd,
     bench_cmd,
+    config_cmd,
     demo_cmd,
     evaluate_cmd,
     replay_cmd,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.register(commands)
     evaluate_cmd.register(commands)
     report_cmd.register(commands)
+    config_cmd.register(commands)
     return parser
 
 

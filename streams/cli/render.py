@@ -110,4 +110,13 @@ def count_progress(description: str, total: int, enabled: bool = True) -> Iterat
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda done: progress.update(task, completed=done)
+        last = [0]
+
+        def update(done: int) -> None:
+            # `total` may be an estimate: the bar grows past it rather than stalling.
+            last[0] = done
+            progress.update(task, completed=done, total=max(total, done))
+
+        yield update
+        # Done: the bar ends full, however far the estimate was from the real count.
+        progress.update(task, completed=max(last[0], 1), total=max(last[0], 1))

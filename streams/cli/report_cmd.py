@@ -12,6 +12,7 @@ from rich.table import Table
 
 from streams.cli.render import console, fail
 from streams.core.uplift import campaign_table, merge, pool_variants
+from streams.settings import check_broker_url
 
 
 def register(commands: Any) -> None:
@@ -29,6 +30,9 @@ def register(commands: Any) -> None:
         type=Path,
         default=None,
         help="the .uplift.json of `pulse simulate --uplift`: show the true uplift beside",
+    )
+    campaigns.add_argument(
+        "--json", action="store_true", help="print the figures as JSON (rows and outcomes)"
     )
     campaigns.set_defaults(run=run_campaigns)
 
@@ -122,6 +126,7 @@ def _pct(value: float | None) -> str:
 def run_campaigns(args: argparse.Namespace) -> int:
     source: str = args.source
     if "://" in source:
+        check_broker_url(source)  # a typo fails at once, not after DNS retries
         stats = asyncio.run(from_broker(source))
     else:
         path = Path(source)
@@ -139,6 +144,14 @@ def run_campaigns(args: argparse.Namespace) -> int:
         stats = found
     if not stats:
         return fail("no campaign figures found", "is a campaign configured? (campaigns.active)")
+    if args.json:
+        console.print_json(
+            data={
+                "campaigns": campaign_table(stats),
+                "outcomes": {name: m["outcomes"] for name, m in sorted(merge(stats).items())},
+            }
+        )
+        return 0
     table = Table(
         title="Campaigns: treated users vs the holdout (intent to treat)", title_justify="left"
     )

@@ -18,7 +18,7 @@ def register(commands: Any) -> None:
         description="Create missing input/output topics with the config's partition count; "
         "fail if an input topic exists with another count (users would move partitions).",
     )
-    add_connection_options(parser)
+    add_connection_options(parser, embedded=False)  # it never starts the embedded broker
     parser.set_defaults(run=run)
 
 

@@ -15,11 +15,12 @@ from streams.core.config import PulseConfig
 from streams.settings import Settings
 
 
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
+def add_connection_options(parser: argparse.ArgumentParser, embedded: bool = True) -> None:
     parser.add_argument(
         "--broker",
         default=None,
-        help="kafka://HOST:PORT (default: $PULSE_BROKER, else the embedded broker)",
+        help="kafka://HOST:PORT (default: $PULSE_BROKER"
+        + (", else the embedded broker)" if embedded else "; required)"),
     )
     parser.add_argument(
         "--config",

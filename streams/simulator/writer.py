@@ -55,6 +55,8 @@ def write_simulation(
                 counts[f"bad:{reason}"] += 1
             if progress is not None and index % 20_000 == 0:
                 progress(index)
+        if progress is not None:
+            progress(sum(counts.values()))  # the real count: the bar ends at 100 %
     with truth_path(path).open("wb") as truth:
         for user in users:
             truth.write(orjson.dumps(user.truth().to_dict()) + b"\n")

@@ -49,6 +49,12 @@ def test_simulate_then_replay_twice_gives_byte_identical_outputs(
     )
     assert summary["segment_populations"]["lifecycle"]
     assert (tmp_path / "one" / "segment-changes.jsonl").stat().st_size > 0
+    # The campaign report as data, for a script: the same figures as the table.
+    capsys.readouterr()
+    assert main(["report", "campaigns", str(tmp_path / "one"), "--json"]) == 0
+    report = orjson.loads(capsys.readouterr().out)
+    assert report["campaigns"] and all("uplift" in row for row in report["campaigns"])
+    assert report["outcomes"]
 
 
 def test_a_bad_config_is_a_clear_message_and_a_non_zero_exit(

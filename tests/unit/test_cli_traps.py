@@ -111,3 +111,31 @@ def test_the_command_line_starts_without_loading_the_models() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_config_init_writes_the_sample_and_config_check_validates_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "pulse.yaml"
+    assert run(["config", "init", str(mine)], capsys)[0] == 0
+    code, shown = run(["config", "check", str(mine)], capsys)
+    assert code == 0 and "valid" in shown and "8 campaigns" in shown
+    assert run(["config", "init", str(mine)], capsys) == (
+        2,
+        f"error: {mine} exists what to do: pick another name, or pass --force to overwrite it",
+    )
+    mine.write_text(mine.read_text().replace("dormant_after_days: 30", "dormant_after_days: soon"))
+    code, shown = run(["config", "check", str(mine)], capsys)
+    assert code == 2 and f"{mine}:" in shown and "dormant_after_days" in shown
+
+
+def test_topics_says_it_needs_a_broker_and_never_starts_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PULSE_BROKER", raising=False)
+    code, shown = run(["topics"], capsys)
+    assert code == 2 and "no broker given" in shown
+    with pytest.raises(SystemExit):
+        main(["topics", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "required" in help_text and "embedded" not in help_text
