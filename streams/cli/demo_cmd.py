@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from rich.console import Group
 from rich.live import Live
-from rich.table import Table
+from rich.text import Text
 
 from streams.cli.render import console, fail
 from streams.cli.worker_cmd import add_connection_options, connect, settings_from
@@ -96,37 +96,38 @@ class View:
         span = max(now - then, 1e-9)
         return (self._rates[-1][1] - fed) / span, (self._rates[-1][2] - out) / span
 
-    def render(self, header: str) -> Group:
+    def render(self, header: str, height: int = 24, width: int = 80) -> Group:
+        """The view in at most `height` lines of `width` (80 x 24 by default): one line of
+        flow, one per segment dimension, then as many latest changes and campaign
+        decisions as fit."""
         fed_rate, out_rate = self.rates()
-        flow = Table(title=header, title_justify="left", show_edge=False)
-        flow.add_column("flow")
-        flow.add_column("events", justify="right")
-        flow.add_column("per second", justify="right")
-        flow.add_row("fed to the input topics", f"{sum(self.fed.values()):,}", f"{fed_rate:,.0f}")
-        flow.add_row("out of the worker", f"{sum(self.outputs.values()):,}", f"{out_rate:,.0f}")
-        for topic in OUTPUT_TOPICS:
-            flow.add_row(f"  {topic}", f"{self.outputs[topic]:,}", "")
-        segments = Table(title="Segment populations", title_justify="left", show_edge=False)
-        segments.add_column("dimension")
-        segments.add_column("segment")
-        segments.add_column("users", justify="right")
+        out = self.outputs
+        lines = [
+            Text(header[:width], style="bold"),
+            Text(
+                f"fed {sum(self.fed.values()):,} ({fed_rate:,.0f}/s) · out "
+                f"{sum(out.values()):,} ({out_rate:,.0f}/s): segments "
+                f"{out['segment-changes']:,}, churn {out['churn-risk']:,}, campaigns "
+                f"{out['campaign-messages']:,}, dead {out['dead-letters']:,}"[: width * 2]
+            ),
+        ]
+        by_dimension: dict[str, list[tuple[str, int]]] = {}
         for (dimension, segment), count in sorted(self.populations.items()):
             if count > 0:
-                segments.add_row(dimension, segment, f"{count:,}")
-        latest = Table(title="Latest segment changes", title_justify="left", show_edge=False)
-        latest.add_column("event time, user, change")
-        for line in self.changes:
-            latest.add_row(line)
-        parts: list[Any] = [flow, segments, latest]
-        if self.messages:
-            messages = Table(
-                title="Latest campaign decisions", title_justify="left", show_edge=False
-            )
-            messages.add_column("event time, user, campaign: outcome")
-            for line in self.messages:
-                messages.add_row(line)
-            parts.append(messages)
-        return Group(*parts)
+                by_dimension.setdefault(dimension, []).append((segment, count))
+        for dimension, segments in by_dimension.items():
+            ranked = sorted(segments, key=lambda item: -item[1])
+            text = f"{dimension}: " + " · ".join(f"{name} {n:,}" for name, n in ranked)
+            lines.append(Text(text if len(text) <= width else text[: width - 1] + "…"))
+        room = max(height - len(lines) - 2, 2)
+        decisions = list(self.messages)[: min(len(self.messages), room // 3)]
+        changes = list(self.changes)[: room - len(decisions) - (1 if decisions else 0) - 1]
+        lines.append(Text("latest segment changes", style="bold"))
+        lines += [Text(line[:width]) for line in changes]
+        if decisions:
+            lines.append(Text("latest campaign decisions", style="bold"))
+            lines += [Text(line[:width]) for line in decisions]
+        return Group(*lines)
 
     def line(self) -> str:
         fed_rate, out_rate = self.rates()
@@ -194,8 +195,11 @@ async def _show(
     deadline = time.monotonic() + duration if duration else None
     last_line = 0.0
     try:
+        size = console.size
         with (
-            Live(view.render(header), console=console, refresh_per_second=2)
+            Live(
+                view.render(header, size.height, size.width), console=console, refresh_per_second=2
+            )
             if live
             else (contextlib.nullcontext()) as screen
         ):
@@ -207,7 +211,8 @@ async def _show(
                     for record in records:
                         view.take(logical[tp.topic], record.value or b"")
                 if screen is not None:
-                    screen.update(view.render(header))
+                    size = console.size  # (the terminal may be resized)
+                    screen.update(view.render(header, size.height, size.width))
                 elif time.monotonic() - last_line > 5:
                     last_line = time.monotonic()
                     console.print(view.line())
@@ -235,9 +240,9 @@ def run(args: argparse.Namespace) -> int:
             "waiting for it to join — Ctrl-C stops everything"
         )
         try:
-            asyncio.run(
-                _show(settings, log, args.speed, args.duration, not args.no_live, worker, view)
-            )
+            # The live view needs a terminal; redirected, it prints a line every 5 s.
+            live = not args.no_live and console.is_terminal
+            asyncio.run(_show(settings, log, args.speed, args.duration, live, worker, view))
         except KeyboardInterrupt:
             console.print("stopping: worker, then broker")
         except RuntimeError as exc:

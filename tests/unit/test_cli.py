@@ -171,3 +171,43 @@ def test_the_entry_point_keeps_blas_to_one_thread_before_numpy_loads() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == ["1", "False"]
+
+
+def test_the_demo_view_fits_an_80_by_24_terminal_with_changes_and_decisions() -> None:
+    import orjson
+    from rich.console import Console
+
+    from streams.cli.demo_cmd import View
+
+    view = View()
+    dimensions = {
+        "lifecycle": ["new", "active", "dormant", "churned", "reactivated"],
+        "value_tier": ["champions", "loyal", "promising", "low", "prospect"],
+        "membership": ["basic", "silver", "gold"],
+        "persona": ["browser", "bargain_hunter", "loyal_spender", "average"],
+        "rule:frequent_buyers": ["in"],
+    }
+    for n in range(400):
+        dimension = list(dimensions)[n % len(dimensions)]
+        to = dimensions[dimension][n % len(dimensions[dimension])]
+        change = {
+            "type": "segment_change",
+            "ts": "2026-01-01T10:00:00.000Z",
+            "user_id": f"user-{n}",
+        }
+        view.take(
+            "segment-changes",
+            orjson.dumps({**change, "dimension": dimension, "from": None, "to": to}),
+        )
+        decision = {**change, "type": "campaign_message", "campaign": "welcome", "channel": "email"}
+        view.take("campaign-messages", orjson.dumps(decision))
+    console = Console(width=80, height=24, record=True)
+    console.print(
+        view.render("Pulse demo — broker kafka://127.0.0.1:9092, metrics on :9464", 24, 80)
+    )
+    lines = console.export_text().rstrip("\n").split("\n")
+    assert len(lines) <= 24 and max(map(len, lines)) <= 80
+    text = "\n".join(lines)
+    assert "latest segment changes" in text and "latest campaign decisions" in text
+    assert "user-399" in text and "welcome: sent via email" in text
+    assert all(f"{dimension}:" in text for dimension in dimensions)
