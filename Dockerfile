@@ -12,5 +12,9 @@ USER pulse
 # Connection and behaviour come from PULSE_* variables (see README "Running on Kafka").
 ENV PULSE_WORKDIR=/data PULSE_METRICS_HOST=0.0.0.0 PULSE_METRICS_PORT=9464
 EXPOSE 9464
+# Alive while the worker's event loop runs (/healthz fails when it has stalled; /readyz is
+# for traffic). Python's own urllib: the slim image has no curl.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PULSE_METRICS_PORT', '9464') + '/healthz', timeout=4)"]
 ENTRYPOINT ["pulse"]
 CMD ["worker"]

@@ -6,6 +6,9 @@ topic, partition and offset when a log call passes them as `extra`.
 >>> record.topic, record.partition, record.offset = "clicks", 2, 41
 >>> JsonFormatter().format(record)[:60]
 '{"level":"error","logger":"pulse.worker","message":"failed",'
+>>> record.created = 1767225600.25
+>>> orjson.loads(JsonFormatter().format(record))["time"]  # RFC 3339, UTC, milliseconds
+'2026-01-01T00:00:00.250Z'
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 from typing import Any
 
 import orjson
+
+from streams.core.timefmt import format_ts
 
 CONTEXT_FIELDS = ("topic", "partition", "offset", "event_id", "error")
 
@@ -24,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": format_ts(int(record.created * 1000)),  # RFC 3339 UTC, milliseconds
         }
         for name in CONTEXT_FIELDS:
             if hasattr(record, name):

@@ -11,6 +11,7 @@ beside them; their latencies are in milliseconds, as Faust reports them.
 
 from __future__ import annotations
 
+import platform
 import sys
 import time
 from collections import Counter
@@ -20,9 +21,18 @@ from itertools import accumulate
 from threading import BoundedSemaphore, Lock, Thread
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GCCollector,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
+
+from streams import __version__
 
 
 class WorkerCollector(Collector):
@@ -291,6 +301,13 @@ def build_registry(worker: Any, faust_sensors: bool = False) -> CollectorRegistr
     """A registry with the worker's metrics (and Faust's sensors, prefixed `faust_`)."""
     registry = CollectorRegistry()
     registry.register(WorkerCollector(worker.runtime, lambda: worker.rebalances, worker.lag))
+    # The process's CPU, memory and file descriptors, the interpreter's GC, and what runs.
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    Info("pulse_build", "The Pulse version and the Python it runs on", registry=registry).info(
+        {"version": __version__, "python": platform.python_version()}
+    )
     if faust_sensors:
         from faust.sensors.prometheus import setup_prometheus_sensors
 
@@ -364,8 +381,13 @@ def serve(
     host: str,
     port: int,
     readiness: Callable[[], tuple[bool, str]],
+    liveness: Callable[[], tuple[bool, str]] = lambda: (True, "ok"),
 ) -> ThreadingHTTPServer | None:
-    """Serve /metrics, /healthz and /readyz on host:port in a thread (port 0: not at all)."""
+    """Serve /metrics, /healthz and /readyz on host:port in a thread (port 0: not at all).
+
+    /healthz asks `liveness` (the worker: has its event loop run lately?), so a hung loop
+    fails the probe although this thread still answers.
+    """
     if not port:
         return None
     page = CachedPage(registry)
@@ -378,7 +400,8 @@ def serve(
             if path == "/metrics":
                 self._reply(200, page.get(), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
-                self._reply(200, b"ok\n")
+                alive, why = liveness()
+                self._reply(200 if alive else 503, (why + "\n").encode())
             elif path == "/readyz":
                 ready, why = readiness()
                 self._reply(200 if ready else 503, (why + "\n").encode())

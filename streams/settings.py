@@ -49,6 +49,9 @@ class Settings:
     replication_factor: int = 1
     # /readyz fails when an input partition with lag has not committed for this long.
     stall_after_s: float = 300.0
+    # /healthz fails when the worker's event loop has not run its 0.5 s timer for this long
+    # (a hung loop), once it has run it at all (start-up and recovery are not judged).
+    liveness_after_s: float = 60.0
     # The worker publishes ticks (streams/core/ticks.py) as its partitions' event time
     # crosses each hour, so partitions no producer writes to follow the others.
     publish_ticks: bool = True

@@ -139,6 +139,7 @@ class PulseWorker:
         self._last_flush = time.monotonic()
         self.rebalances = 0
         self.stall = StallWatch(settings.stall_after_s)
+        self._heartbeat: float | None = None  # when the loop last ran the timer
         # Live ticks (streams/core/ticks.py): idle partitions follow this worker's time.
         self._publish_ticks = (
             settings.publish_ticks and config.stream.idle_partition_lag_minutes > 0
@@ -236,6 +237,19 @@ class PulseWorker:
         return (
             bool(self._uncommitted) and now - self._last_commit >= self.settings.commit_interval_s
         )
+
+    def liveness(self) -> tuple[bool, str]:
+        """(alive?, why) for /healthz: the event loop ran its timer lately.
+
+        The metrics server answers from its own thread, so without this a hung loop would
+        still look healthy. Idle and caught up is alive: the timer runs regardless.
+        """
+        if self._heartbeat is None:
+            return True, "starting"
+        age = time.monotonic() - self._heartbeat
+        if age > self.settings.liveness_after_s:
+            return False, f"event loop stalled: its timer last ran {age:.0f} s ago"
+        return True, f"ok: event loop ran {age:.1f} s ago"
 
     def readiness(self) -> tuple[bool, str]:
         """(ready?, why): partitions assigned and restored, no rebalance in progress."""
@@ -397,6 +411,7 @@ class PulseWorker:
         Records only arrive when someone produces; without this a quiet partition would
         keep its last records queued until the next one comes.
         """
+        self._heartbeat = time.monotonic()  # before the lock: the loop itself is alive
         async with self._lock:
             for partition in list(self.runtime.partitions):
                 ready = self.runtime.poll(partition)
@@ -417,7 +432,13 @@ def run_worker(settings: Settings, config: PulseConfig) -> int:
 
     registry = build_registry(worker, faust_sensors=settings.faust_sensors)
     try:
-        serve(registry, settings.metrics_host, settings.metrics_port, worker.readiness)
+        serve(
+            registry,
+            settings.metrics_host,
+            settings.metrics_port,
+            worker.readiness,
+            worker.liveness,
+        )
     except OSError as exc:
         log.error(
             "metrics endpoint %s:%d unavailable (%s); set --metrics-port / PULSE_METRICS_PORT",

@@ -111,7 +111,11 @@ def test_prometheus_scrapes_counters_that_match_the_log(
             lambda: scalar(base, "sum(pulse_events_rejected_total)") == rejected, timeout=20
         ), (scalar(base, "sum(pulse_events_rejected_total)"), rejected)
         assert scalar(base, 'up{job="pulse"}') == 1
-        assert get(f"http://127.0.0.1:{metrics_port}/healthz") == b"ok\n"
+        assert get(f"http://127.0.0.1:{metrics_port}/healthz").startswith(b"ok")
+        # The process, the interpreter's GC and the build beside Pulse's own metrics.
+        assert wait_for(lambda: scalar(base, "count(pulse_build_info)") == 1, timeout=20)
+        assert scalar(base, 'process_resident_memory_bytes{job="pulse"}') > 0
+        assert scalar(base, 'count(python_gc_collections_total{job="pulse"})') > 0
         # Readiness drops during a rebalance (tansu often runs a second join round).
         assert wait_for(lambda: ready(metrics_port), timeout=30), worker.output()[-2000:]
         # The page passes promtool's linter.

@@ -99,6 +99,10 @@ def test_dockerfile_installs_the_package_and_runs_the_worker() -> None:
     for copied in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
         assert (ROOT / copied).exists(), copied
     assert 'ENTRYPOINT ["pulse"]' in dockerfile and 'CMD ["worker"]' in dockerfile
+    # The container is judged by the worker's own liveness endpoint, on its metrics port.
+    healthcheck = re.search(r"^HEALTHCHECK .*\n\s+CMD (.+)$", dockerfile, re.MULTILINE)
+    assert healthcheck and "/healthz" in healthcheck.group(1)
+    assert "PULSE_METRICS_PORT" in healthcheck.group(1)
 
 
 def test_the_compose_kafka_is_the_version_the_integration_tests_run() -> None:

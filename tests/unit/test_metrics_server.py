@@ -67,3 +67,34 @@ def test_readyz_fails_while_a_partition_with_lag_does_not_move() -> None:
         assert get(port, "/readyz")[0] == 200
     finally:
         server.shutdown()
+
+
+def test_healthz_follows_the_event_loop_not_the_server_thread() -> None:
+    from types import SimpleNamespace
+
+    from streams.settings import Settings
+    from streams.worker.app import PulseWorker
+
+    worker = SimpleNamespace(_heartbeat=None, settings=Settings(liveness_after_s=60.0))
+    assert PulseWorker.liveness(worker)[0]  # starting: not judged yet  # type: ignore[arg-type]
+    worker._heartbeat = time.monotonic() - 5
+    assert PulseWorker.liveness(worker)[0]  # type: ignore[arg-type]
+    worker._heartbeat = time.monotonic() - 61  # the loop has not run its timer for 61 s
+    alive, why = PulseWorker.liveness(worker)  # type: ignore[arg-type]
+    assert not alive and "stalled" in why
+    state = [True]
+    port = free_port()
+    server = serve(
+        CollectorRegistry(),
+        "127.0.0.1",
+        port,
+        lambda: (True, "ready"),
+        lambda: (state[0], "ok" if state[0] else "event loop stalled"),
+    )
+    assert server is not None
+    try:
+        assert get(port, "/healthz") == (200, b"ok\n")
+        state[0] = False
+        assert get(port, "/healthz") == (503, b"event loop stalled\n")
+    finally:
+        server.shutdown()
