@@ -110,3 +110,24 @@ def test_the_compose_kafka_is_the_version_the_integration_tests_run() -> None:
     tested = re.search(r"<artifactId>kafka_2.13</artifactId>\s*<version>([^<]+)<", pom)
     image = services()["kafka"]["image"]
     assert tested and image == f"apache/kafka:{tested.group(1)}"
+
+
+def test_the_dashboard_follows_the_grafana_dashboard_linters_rules() -> None:
+    # The rules of grafana/dashboard-linter: a datasource variable every panel and query
+    # uses, job and instance variables every selector filters on, rates over
+    # $__rate_interval (so the window follows the scrape interval and the zoom).
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/pulse.json").read_text())
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert {"job", "instance"} <= variables.keys()
+    uses_datasource = {"type": "prometheus", "uid": "${datasource}"}
+    for panel in dashboard["panels"]:
+        assert panel["datasource"] == uses_datasource, panel["title"]
+        for target in panel["targets"]:
+            expr = target["expr"]
+            assert target["datasource"] == uses_datasource, expr
+            for selector in re.findall(r"\bpulse_[a-z_]+(\{[^}]*\})?", expr):
+                assert 'job=~"$job"' in selector and 'instance=~"$instance"' in selector, expr
+            for window in re.findall(r"\brate\([^\[]*\[([^\]]+)\]", expr):
+                assert window == "$__rate_interval", expr
