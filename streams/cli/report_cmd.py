@@ -35,6 +35,17 @@ def register(commands: Any) -> None:
         "--json", action="store_true", help="print the figures as JSON (rows and outcomes)"
     )
     campaigns.set_defaults(run=run_campaigns)
+    page = targets.add_parser(
+        "html",
+        help="one self-contained HTML page: uplift, outcomes, churn calibration, segments",
+        description="Draws a replay's results (summary.json, segment-changes.jsonl) as one "
+        "HTML file with inline charts: it opens offline in any browser and runs no script.",
+    )
+    page.add_argument("out_dir", type=Path, help="the --out folder of pulse replay")
+    page.add_argument(
+        "--to", type=Path, default=None, help="the page to write (default: OUT_DIR/report.html)"
+    )
+    page.set_defaults(run=run_html)
 
 
 def latest_stats(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -187,4 +198,19 @@ def run_campaigns(args: argparse.Namespace) -> int:
         for label, count in sorted(merged["outcomes"].items(), key=lambda kv: -kv[1]):
             outcomes.add_row(campaign, label, f"{count:,}")
     console.print(outcomes)
+    return 0
+
+
+def run_html(args: argparse.Namespace) -> int:
+    from streams.report_html import ReportError, build
+
+    if not args.out_dir.is_dir():
+        return fail(f"{args.out_dir} is not a folder", "give the --out folder of pulse replay")
+    try:
+        page = build(args.out_dir)
+    except ReportError as exc:
+        return fail(str(exc), f"run: pulse replay LOG --out {args.out_dir} first")
+    target = args.to or args.out_dir / "report.html"
+    target.write_text(page, encoding="utf-8")
+    console.print(f"wrote {target} ({len(page) // 1024:,} kB): open it in a browser")
     return 0

@@ -117,8 +117,9 @@ class ChurnStats:
     drifts: int = 0
     quality: ScoreQuality = field(default_factory=ScoreQuality)
     inputs: dict[str, ScoreQuality] = field(default_factory=dict)
-    # "YYYY-MM" of the prediction point -> [final labels, score sum, churned]
+    # "YYYY-MM" of the prediction point -> [final labels, score sum, churned], and quality
     months: dict[str, list[float]] = field(default_factory=dict)
+    month_quality: dict[str, ScoreQuality] = field(default_factory=dict)
     # Plain baselines beside the inputs, from the point's own features.
     baselines: dict[str, ScoreQuality] = field(default_factory=dict)
     score_buckets: list[int] = field(default_factory=lambda: [0] * SCORE_BUCKETS)
@@ -138,7 +139,9 @@ class ChurnStats:
         self.quality.add(score, churned)
         for name, forecast in zip(names, point[INPUTS], strict=False):
             self.inputs.setdefault(name, ScoreQuality()).add(float(forecast), churned)
-        row = self.months.setdefault(_month(int(point[TS])), [0, 0.0, 0])
+        month = _month(int(point[TS]))
+        self.month_quality.setdefault(month, ScoreQuality()).add(score, churned)
+        row = self.months.setdefault(month, [0, 0.0, 0])
         row[0] += 1
         row[1] += score
         row[2] += churned
@@ -166,6 +169,7 @@ class ChurnStats:
                     "points": int(n),
                     "mean_score": round(total / n, 4),
                     "churn_rate": round(hits / n, 4),
+                    "roc_auc": fig(self.month_quality[month].auc()),
                 }
                 for month, (n, total, hits) in sorted(self.months.items())
             ],
