@@ -235,8 +235,9 @@ class WorkerCollector(Collector):
         yield labelled(
             CounterMetricFamily,
             "pulse_campaign_attributed_revenue",
-            "Purchase totals within attribution windows, by campaign and group (currency units)",
-            ["campaign", "group"],
+            "Purchase totals within attribution windows, by campaign, group and currency "
+            "(the first 8 currencies seen, then other)",
+            ["campaign", "group", "currency"],
             counters.revenue,
         )
 

@@ -124,10 +124,18 @@ def print_truth(path: Path, stats: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _group(users: int, rate: float | None, revenue: float | None) -> str:
-    """Users, conversion rate and revenue per user of one group, on three short lines."""
-    money = "n/a" if revenue is None else f"{revenue:,.2f}/user"
-    return f"{users:,} users\n{_pct(rate)} conv.\n{money}"
+def _group(row: dict[str, Any], group: str) -> str:
+    """Users, conversion rate and revenue per user of one group, a line per currency."""
+    per_currency = row.get("revenue_per_user_by_currency") or {}
+    if per_currency:  # never a sum across currencies
+        money = "\n".join(
+            f"{'n/a' if values[group] is None else format(values[group], ',.2f')} {currency}/user"
+            for currency, values in per_currency.items()
+        )
+    else:  # figures from before revenue was kept per currency
+        revenue = row[f"{group}_revenue_per_user"]
+        money = "n/a" if revenue is None else f"{revenue:,.2f}/user"
+    return f"{row[group]:,} users\n{_pct(row[f'{group}_rate'])} conv.\n{money}"
 
 
 def _pct(value: float | None) -> str:
@@ -177,8 +185,8 @@ def run_campaigns(args: argparse.Namespace) -> int:
         table.add_row(
             f"{row['campaign']}\n{row['variant']}",
             f"{row['sent']:,}",
-            _group(row["treatment"], row["treatment_rate"], row["treatment_revenue_per_user"]),
-            _group(row["holdout"], row["holdout_rate"], row["holdout_revenue_per_user"]),
+            _group(row, "treatment"),
+            _group(row, "holdout"),
             uplift,
         )
     console.print(table)

@@ -16,6 +16,7 @@ the attribution window are counted per group and variant, for the uplift.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,10 @@ from streams.core.timefmt import MS_PER_DAY
 from streams.core.triggers import TRIGGERS, Candidate, Moment
 
 HOUR_MS: Final = 3_600_000
+_CURRENCY: Final = re.compile(r"^[^|]*\|[^|]*\|[^|]*\|[A-Z]{3}$")  # a revenue key's shape
+# Currencies named in metrics: the first few seen, then "other" (a label set stays bounded
+# whatever a producer sends).
+METRIC_CURRENCIES: Final = 8
 TREATMENT, HOLDOUT, GLOBAL_CONTROL = "treatment", "holdout", "global_control"
 TOP_TIERS: Final = 2  # the best RFM tiers get smaller coupons: they buy anyway
 
@@ -69,6 +74,9 @@ class Ledger:
     # Campaigns whose figures moved since their last `campaign_stats`: only those report.
     changed: set[str] = field(default_factory=set)
     sent: dict[str, int] = field(default_factory=dict)  # "campaign|variant" -> messages sent
+    # "campaign|variant|group|CUR" -> attributed revenue in that currency: a shop selling in
+    # several currencies is never summed across them (the groups' "revenue" is, and says so).
+    revenue: dict[str, float] = field(default_factory=dict)
     dirty: bool = False
 
     def count(self, campaign: str, outcome: str, reason: str, channel: str) -> None:
@@ -83,6 +91,13 @@ class Ledger:
             row = self.groups[key] = [0, 0, 0.0]
         self.touch(campaign)
         return row
+
+    def add_revenue(
+        self, campaign: str, variant: str, group: str, currency: str, amount: float
+    ) -> None:
+        key = f"{campaign}|{variant}|{group}|{currency}"
+        self.revenue[key] = round(self.revenue.get(key, 0.0) + amount, 2)
+        self.touch(campaign)
 
     def count_sent(self, campaign: str, variant: str) -> None:
         key = f"{campaign}|{variant}"
@@ -105,6 +120,7 @@ class Ledger:
             "next_stats": self.next_stats,
             "changed": sorted(self.changed),
             "sent": self.sent,
+            "revenue": self.revenue,
         }
 
     @classmethod
@@ -116,6 +132,7 @@ class Ledger:
         clicks = data.get("clicks", {})
         changed = data.get("changed", [])
         sent = data.get("sent", {})
+        revenue = data.get("revenue", {})  # (absent in ledgers saved before currencies)
         next_stats = data.get("next_stats", 0)
         rows_ok = isinstance(groups, dict) and all(
             isinstance(row, list)
@@ -128,7 +145,11 @@ class Ledger:
             isinstance(table, dict) and all(type(v) is int for v in table.values())
             for table in (outcomes, clicks, sent)
         ) and all(key.count("|") == 3 for key in outcomes)
-        if not rows_ok or not counts_ok or type(next_stats) is not int:
+        revenue_ok = isinstance(revenue, dict) and all(
+            type(v) in (int, float) and key.count("|") == 3 and _CURRENCY.match(key) is not None
+            for key, v in revenue.items()
+        )
+        if not rows_ok or not counts_ok or not revenue_ok or type(next_stats) is not int:
             raise ValueError("saved campaign ledger does not have the ledger's shape")
         if not isinstance(changed, list) or not all(isinstance(n, str) for n in changed):
             raise ValueError("saved campaign ledger lists changed campaigns wrongly")
@@ -139,6 +160,7 @@ class Ledger:
             next_stats,
             set(changed),
             dict(sent),
+            {key: float(v) for key, v in revenue.items()},
         )
 
 
@@ -148,7 +170,20 @@ class CampaignCounters:
 
     outcomes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     conversions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    revenue: defaultdict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    # (campaign, group, currency) -> attributed revenue
+    revenue: defaultdict[tuple[str, str, str], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )
+    currencies: set[str] = field(default_factory=set)
+
+    def currency_label(self, currency: str) -> str:
+        if currency in self.currencies:
+            return currency
+        if len(self.currencies) < METRIC_CURRENCIES:
+            self.currencies.add(currency)
+            return currency
+        return "other"
+
     backfill_skipped: int = 0  # candidates from history being backfilled: not decided
 
 
@@ -357,7 +392,9 @@ class CampaignEngine:
                         counts[1] += 1
                         self.counters.conversions[(row[1], row[3])] += 1
                     counts[2] = round(counts[2] + event.total, 2)
-                    self.counters.revenue[(row[1], row[3])] += event.total
+                    self.ledger.add_revenue(row[1], row[2], row[3], event.currency, event.total)
+                    label = self.counters.currency_label(event.currency)
+                    self.counters.revenue[(row[1], row[3], label)] += event.total
 
     def _emit(self, state: UserState, candidate: Candidate, decision: Decision, now: int) -> Output:
         campaign = candidate.campaign
@@ -449,7 +486,11 @@ def all_campaign_stats(
     ledger: Ledger, campaigns: list[str], partition: int, period: int
 ) -> list[Output]:
     """One `campaign_stats` output per campaign, from one pass over the ledger."""
-    groups: dict[str, dict[str, dict[str, dict[str, float]]]] = {name: {} for name in campaigns}
+    groups: dict[str, dict[str, dict[str, dict[str, Any]]]] = {name: {} for name in campaigns}
+    by_currency: dict[str, dict[str, float]] = {}
+    for key, amount in sorted(ledger.revenue.items()):
+        group_key, currency = key.rsplit("|", 1)
+        by_currency.setdefault(group_key, {})[currency] = round(amount, 2)
     for key, (assigned, converted, revenue) in sorted(ledger.groups.items()):
         name, variant, group = key.split("|")
         if name in groups:
@@ -457,6 +498,7 @@ def all_campaign_stats(
                 "assigned": int(assigned),
                 "converted": int(converted),
                 "revenue": round(revenue, 2),
+                "revenue_by_currency": by_currency.get(key, {}),
             }
     outcomes: dict[str, dict[str, int]] = {name: {} for name in campaigns}
     for key, count in sorted(ledger.outcomes.items()):
@@ -475,7 +517,7 @@ def _stats_output(
     campaign: str,
     partition: int,
     period: int,
-    groups: dict[str, dict[str, dict[str, float]]],
+    groups: dict[str, dict[str, dict[str, Any]]],
     outcomes: dict[str, int],
 ) -> Output:
     sent_by_variant = {

@@ -126,7 +126,8 @@ class CampaignStatsValue(TypedDict):
     ts: str
     campaign: str
     partition: int
-    groups: dict[str, dict[str, dict[str, float]]]
+    # variant -> group -> {assigned, converted, revenue, revenue_by_currency: {CUR: amount}}
+    groups: dict[str, dict[str, dict[str, Any]]]
     outcomes: dict[str, int]
     sent_by_variant: dict[str, int]
     clicks: int
@@ -410,7 +411,7 @@ def campaign_stats(
     campaign: str,
     partition: int,
     period: int,
-    groups: dict[str, dict[str, dict[str, float]]],
+    groups: dict[str, dict[str, dict[str, Any]]],
     outcomes: dict[str, int],
     sent_by_variant: dict[str, int],
     clicks: int,

@@ -49,9 +49,15 @@ def merge(stats: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for variant, groups in row.get("groups", {}).items():
             target = into["groups"].setdefault(variant, {})
             for group, figures in groups.items():
-                acc = target.setdefault(group, {"assigned": 0, "converted": 0, "revenue": 0.0})
-                for key in acc:
+                acc = target.setdefault(
+                    group,
+                    {"assigned": 0, "converted": 0, "revenue": 0.0, "revenue_by_currency": {}},
+                )
+                for key in ("assigned", "converted", "revenue"):
                     acc[key] += figures.get(key, 0)
+                currencies = acc["revenue_by_currency"]
+                for currency, amount in figures.get("revenue_by_currency", {}).items():
+                    currencies[currency] = round(currencies.get(currency, 0.0) + amount, 2)
     return merged
 
 
@@ -64,8 +70,12 @@ def campaign_table(stats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         for variant, groups in sorted(merged["groups"].items()):
             # Figures from before per-variant counts existed have only the campaign total.
             sent = by_variant.get(variant, 0) if by_variant else all_sent
-            treat = groups.get("treatment", {"assigned": 0, "converted": 0, "revenue": 0.0})
-            hold = groups.get("holdout", {"assigned": 0, "converted": 0, "revenue": 0.0})
+            empty = {"assigned": 0, "converted": 0, "revenue": 0.0, "revenue_by_currency": {}}
+            treat = groups.get("treatment", empty)
+            hold = groups.get("holdout", empty)
+            currencies = sorted(
+                {*treat.get("revenue_by_currency", {}), *hold.get("revenue_by_currency", {})}
+            )
             interval = difference_interval(
                 treat["assigned"], treat["converted"], hold["assigned"], hold["converted"]
             )
@@ -80,6 +90,21 @@ def campaign_table(stats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                     "holdout": hold["assigned"],
                     "holdout_rate": _rate(hold["converted"], hold["assigned"]),
                     "holdout_revenue_per_user": _rate(hold["revenue"], hold["assigned"]),
+                    # Revenue per user in each currency: never a sum across currencies.
+                    "currencies": currencies,
+                    "revenue_per_user_by_currency": {
+                        currency: {
+                            "treatment": _rate(
+                                treat.get("revenue_by_currency", {}).get(currency, 0.0),
+                                treat["assigned"],
+                            ),
+                            "holdout": _rate(
+                                hold.get("revenue_by_currency", {}).get(currency, 0.0),
+                                hold["assigned"],
+                            ),
+                        }
+                        for currency in currencies
+                    },
                     "uplift": None if interval is None else round(interval[0], 6),
                     "uplift_low": None if interval is None else interval[1],
                     "uplift_high": None if interval is None else interval[2],

@@ -463,3 +463,27 @@ def test_a_customer_forgotten_by_the_ttl_is_not_welcomed_or_thanked_again() -> N
     first_visit = NOON + 2 * MINUTE
     assert decided and all(parse_ts(v["ts"]) < first_visit for v in decided)
     assert p.stats.users_expired >= 1
+
+
+def test_attributed_revenue_is_kept_per_currency_never_summed_across_them() -> None:
+    from streams.core.campaigns import METRIC_CURRENCIES, CampaignCounters
+    from streams.core.uplift import campaign_table
+
+    p = pipeline([camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})])
+    out: list[dict[str, Any]] = []
+    events = [signup("a", NOON), click("a", NOON + MINUTE)]
+    events += [purchase("a", NOON + HOUR, total=30.0), purchase("a", NOON + 2 * HOUR, total=20.0)]
+    events[-1]["currency"] = "USD"
+    events += [click("z", NOON + d * DAY) for d in range(1, 3)]
+    for event in events:
+        out += [o.value for o in p.process(raw(event), {})]
+    stats = [v for v in out if v["type"] == "campaign_stats"]
+    treated = stats[-1]["groups"]["default"]["treatment"]
+    assert treated["revenue_by_currency"] == {"EUR": 30.0, "USD": 20.0}
+    (row,) = campaign_table(stats[-1:])
+    assert row["currencies"] == ["EUR", "USD"]
+    assert row["revenue_per_user_by_currency"]["USD"]["treatment"] == 20.0
+    # Metrics name a bounded set of currencies, whatever producers send.
+    counters = CampaignCounters()
+    labels = {counters.currency_label(f"C{n:02d}") for n in range(20)}
+    assert len(labels) == METRIC_CURRENCIES + 1 and "other" in labels
