@@ -33,7 +33,8 @@ def consumed(text: str) -> float:
 def test_demo_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "streams.cli.main", "demo", "--users", "150"]
-    command += ["--days", "20", "--duration", "30", "--no-live", "--workdir", str(tmp_path)]
+    # No --no-live: stdout is a pipe here, so the demo itself must switch to plain lines.
+    command += ["--days", "20", "--duration", "30", "--workdir", str(tmp_path)]
     command += ["--metrics-port", str(port)]
     demo = subprocess.Popen(
         command,

@@ -139,3 +139,30 @@ def test_topics_says_it_needs_a_broker_and_never_starts_one(
         main(["topics", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "required" in help_text and "embedded" not in help_text
+
+
+def test_the_simulator_reports_its_real_count_at_the_end(tmp_path: Path) -> None:
+    # The progress bar's total is an estimate; the last update is the real count, so the
+    # bar ends full instead of stopping where the estimate was wrong.
+    from streams.core.timefmt import parse_ts
+    from streams.simulator.generator import SimulationSpec
+    from streams.simulator.writer import write_simulation
+
+    seen: list[int] = []
+    spec = SimulationSpec(30, 10, 1, parse_ts("2026-01-05T00:00:00Z"))
+    counts = write_simulation(tmp_path / "s.jsonl.gz", spec, 0.0, seen.append)
+    assert seen[-1] == sum(counts.values())
+
+
+def test_bench_core_says_what_it_is_doing_round_by_round() -> None:
+    from streams.bench.core import round_robin
+
+    lines: list[str] = []
+    stages = [("parse", len, [b"x"]), ("sort", sorted, [b"y"])]
+    round_robin(stages, 2, lines.append)  # type: ignore[arg-type]
+    assert lines == [
+        "round 1/2, stage 1/2: parse",
+        "round 1/2, stage 2/2: sort",
+        "round 2/2, stage 1/2: parse",
+        "round 2/2, stage 2/2: sort",
+    ]
