@@ -147,7 +147,7 @@ class ClickEvent(Event):
 @dataclass(slots=True)
 class SearchEvent(Event):
     query: str
-    results: int
+    results: int | None  # None: the source does not count results
     category: str | None
 
 
@@ -272,12 +272,11 @@ def _decode_search(data: dict[str, Any], event_id: str, user_id: str, ts: int) -
     query = _required_str(data, "query")
     if len(query) > MAX_TEXT_LENGTH:
         raise InvalidEvent(INVALID_VALUE, f"'query' is longer than {MAX_TEXT_LENGTH} characters")
-    if "results" not in data:
-        raise InvalidEvent(MISSING_FIELD, "'results' is required")
-    results = data["results"]
-    if not isinstance(results, int) or isinstance(results, bool):
+    # Optional: Segment's "Products Searched" and many site-search logs do not count results.
+    results = data.get("results")
+    if results is not None and (not isinstance(results, int) or isinstance(results, bool)):
         raise InvalidEvent(WRONG_TYPE, f"'results' must be an integer, got {_kind(results)}")
-    if results < 0:
+    if results is not None and results < 0:
         raise InvalidEvent(INVALID_VALUE, f"'results' must be >= 0, got {results}")
     return SearchEvent(
         "search", event_id, user_id, ts, data, query, results, _optional_id(data, "category")

@@ -132,8 +132,8 @@ _DEFINITIONS: Final[
     (
         "search_no_result_share",
         float,
-        "share of searches that found nothing (0..1)",
-        lambda s, now: _ratio(s.features.searches_no_results, s.features.searches),
+        "share of searches that found nothing, among those reporting a result count (0..1)",
+        lambda s, now: _ratio(s.features.searches_no_results, s.features.searches_counted),
         frozenset({"search"}),
     ),
     (

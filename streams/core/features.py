@@ -76,6 +76,7 @@ class UserFeatures:
     campaign_clicks: int = 0
     searches: int = 0
     searches_no_results: int = 0
+    searches_counted: int = 0  # searches that reported a result count (the share's base)
     # Purchases: lifetime, and decayed over 7/30/90 days as of `decay_ts`.
     orders: int = 0
     monetary: float = 0.0
@@ -119,8 +120,10 @@ class UserFeatures:
         elif isinstance(event, SearchEvent):
             self.searches += 1
             self.session_searches += 1
-            if event.results == 0:
-                self.searches_no_results += 1
+            if event.results is not None:
+                self.searches_counted += 1
+                if event.results == 0:
+                    self.searches_no_results += 1
             if event.category:
                 self._add_interest(event.category, CATEGORY_WEIGHTS["search"], ts)
         else:

@@ -6,13 +6,13 @@ date by `upcast`, one step per version, so a changelog or snapshot outlives an u
 
 >>> old = {"user_id": "u1", "churn_pending": [5, "e1", 0.4, [1.0]]}  # version 1: no key
 >>> upcast(old)["version"], upcast(old)["churn_pending"]
-(2, [])
+(3, [])
 >>> UserState.from_dict(UserState("u2").to_dict()).user_id
 'u2'
 >>> upcast({"user_id": "u3", "version": 99})
 Traceback (most recent call last):
 ...
-streams.core.state.StateVersionError: user state version 99 is newer than this Pulse reads (2): upgrade Pulse before it reads this state
+streams.core.state.StateVersionError: user state version 99 is newer than this Pulse reads (3): upgrade Pulse before it reads this state
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from streams.core.features import UserFeatures
 
-STATE_VERSION: Final = 2
+STATE_VERSION: Final = 3
 
 
 class StateVersionError(ValueError):
@@ -158,8 +158,19 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "churn_pending": points}
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 counts searches with a result count apart (`results` became optional);
+    every search of a version-2 state had one."""
+    features = dict(data.get("features", {}))
+    features.setdefault("searches_counted", features.get("searches", 0))
+    return {**data, "features": features}
+
+
 # UPCASTERS[n] turns a version-n dict into version n + 1. A new version adds one entry.
-UPCASTERS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {1: _v1_to_v2}
+UPCASTERS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}
 
 
 def upcast(data: dict[str, Any]) -> dict[str, Any]:

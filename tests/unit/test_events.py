@@ -68,7 +68,7 @@ def test_unknown_fields_are_kept_not_rejected() -> None:
         (raw({k: v for k, v in click("u", T0).items() if k != "user_id"}), "missing_field"),
         (raw({k: v for k, v in click("u", T0).items() if k != "ts"}), "missing_field"),
         (raw({k: v for k, v in click("u", T0).items() if k != "item_id"}), "missing_field"),
-        (raw({k: v for k, v in search("u", T0).items() if k != "results"}), "missing_field"),
+        (raw({k: v for k, v in search("u", T0).items() if k != "query"}), "missing_field"),
         (raw({k: v for k, v in purchase("u", T0).items() if k != "items"}), "missing_field"),
         (raw({**click("u", T0), "user_id": 42}), "wrong_type"),
         (raw({**click("u", T0), "price": "10"}), "wrong_type"),
@@ -214,3 +214,15 @@ def test_one_registry_of_event_kinds_feeds_topics_config_rules_and_models() -> N
     assert LifecycleConfig().activity == ACTIVITY_TYPES and "profile" not in ACTIVITY_TYPES
     assert KINDS == BEHAVIOUR_KINDS and frozenset(BEHAVIOUR_KINDS) == BEHAVIOUR
     assert CLICKS == CLICK_ACTIONS and CLICK_ACTIONS <= BEHAVIOUR
+
+
+def test_a_search_without_a_result_count_is_accepted_and_not_counted_as_empty() -> None:
+    from streams.core.features import UserFeatures
+
+    without = {k: v for k, v in search("u", T0).items() if k != "results"}
+    features = UserFeatures()
+    for record in (without, {**without, "results": None}, search("u", T0, results=0)):
+        event = decode_event(raw(record))
+        assert isinstance(event, SearchEvent)
+        features.update(event)
+    assert (features.searches, features.searches_counted, features.searches_no_results) == (3, 1, 1)

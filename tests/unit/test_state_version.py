@@ -52,3 +52,12 @@ def test_a_state_of_an_unknown_version_is_refused_with_a_reason(version: object)
         upcast(saved)
     with pytest.raises(ValueError):  # the store logs, counts and skips it
         decode_state(orjson.dumps(saved))
+
+
+def test_a_version_2_state_counts_its_searches_as_having_a_result_count() -> None:
+    saved = UserState("u1").to_dict()
+    saved["version"] = 2
+    saved["features"] = {**saved["features"], "searches": 7, "searches_no_results": 2}
+    del saved["features"]["searches_counted"]
+    state = decode_state(orjson.dumps(saved))
+    assert (state.features.searches_counted, state.features.searches_no_results) == (7, 2)
