@@ -15,6 +15,7 @@ from streams.cli import (
     backfill_cmd,
     bench_cmd,
     config_cmd,
+    convert_cmd,
     demo_cmd,
     evaluate_cmd,
     replay_cmd,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.register(commands)
     report_cmd.register(commands)
     config_cmd.register(commands)
+    convert_cmd.register(commands)
     return parser
 
 

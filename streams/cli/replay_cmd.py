@@ -135,7 +135,8 @@ def check_input(log: Path, stats: Stats) -> int:
     hint = (
         "see dead-letters.jsonl for each record's reason (docs/events.md: the contract)"
         if found == "JSON Lines"
-        else "convert it to Pulse's event contract (docs/events.md), one JSON object per line"
+        else f"convert it first: pulse convert {log} --from csv --mapping MAPPING --out "
+        "log.jsonl.gz (mappings: rees46, taobao, or your own YAML), or --from segment"
     )
     return fail(
         f"{rejected:,} of {stats.records:,} records of {log} were refused ({reasons}); "

@@ -1,0 +1,84 @@
+"""What a converter yields per source record, and writing the converted log."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+import orjson
+
+from streams.core.timefmt import format_ts
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """A Pulse event (with its event time in ms, for sorting)."""
+
+    ts: int
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Unmapped:
+    """A source record that has no Pulse event: why, and where it was."""
+
+    reason: str  # "unmapped" (a kind Pulse has no event for) or "bad_record"
+    detail: str
+    line: int
+    record: str
+
+
+@dataclass
+class Outcome:
+    events: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    unmapped: Counter[str] = field(default_factory=Counter)  # by reason: detail
+
+
+def _open(path: Path) -> IO[bytes]:
+    return cast(IO[bytes], gzip.open(path, "wb")) if path.suffix == ".gz" else path.open("wb")
+
+
+def unmapped_path(out: Path) -> Path:
+    """`shop.jsonl.gz` → `shop.unmapped.jsonl`."""
+    name = out.name.removesuffix(".gz").removesuffix(".jsonl")
+    return out.with_name(f"{name}.unmapped.jsonl")
+
+
+def write(results: Iterable[Converted | Unmapped], out: Path) -> Outcome:
+    """Events sorted by event time (stable: ties keep the source's order) into `out`;
+    unmapped records, with their reasons, into `unmapped_path(out)`."""
+    outcome = Outcome()
+    events: list[Converted] = []
+    with unmapped_path(out).open("wb") as rejected:
+        for result in results:
+            if isinstance(result, Converted):
+                events.append(result)
+                continue
+            outcome.unmapped[f"{result.reason}: {result.detail}"] += 1
+            rejected.write(
+                orjson.dumps(
+                    {
+                        "reason": result.reason,
+                        "detail": result.detail,
+                        "line": result.line,
+                        "record": result.record[:2000],
+                    }
+                )
+                + b"\n"
+            )
+    events.sort(key=lambda converted: converted.ts)
+    with _open(out) as handle:
+        for converted in events:
+            handle.write(orjson.dumps(converted.event) + b"\n")
+            outcome.by_type[converted.event["type"]] += 1
+    outcome.events = len(events)
+    return outcome
+
+
+def iso(ms: int) -> str:
+    return format_ts(ms)
