@@ -187,6 +187,34 @@ class Output:
     value: dict[str, Any]
 
 
+def headers(output: Output, source: str = "pulse") -> list[tuple[str, bytes]]:
+    """Kafka headers to route an output on without parsing it: the CloudEvents Kafka
+    binding's `ce_` attributes (binary mode) and the content type.
+
+    The record's own timestamp stays the time it was produced: event time can be years
+    old in a replayed log, and brokers expire records by their timestamp (retention.ms),
+    so outputs of an old log would be deleted as they arrive. Event time is `ce_time`.
+
+    >>> from streams.core.changes import Change
+    >>> out = segment_change(Change("u1", "lifecycle", "", "new", "first activity", 0, "e1"))
+    >>> dict(headers(out))["ce_type"], dict(headers(out))["ce_time"]
+    (b'pulse.segment_change.v1', b'1970-01-01T00:00:00.000Z')
+    """
+    value = output.value
+    found = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(value["id"]).encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", f"pulse.{value['type']}.v{value['v']}".encode()),
+        ("content-type", b"application/json"),
+    ]
+    if value.get("ts"):
+        found.append(("ce_time", str(value["ts"]).encode()))
+    if value.get("user_id"):
+        found.append(("ce_subject", str(value["user_id"]).encode()))
+    return found
+
+
 def encode(value: dict[str, Any]) -> bytes:
     """Canonical bytes of an output value (sorted keys, no whitespace)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)

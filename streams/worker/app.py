@@ -26,7 +26,7 @@ from faust.types import TP
 
 from streams.core.config import PulseConfig
 from streams.core.events import PROCESSING_ERROR
-from streams.core.outputs import OUTPUT_TOPICS, Output, encode
+from streams.core.outputs import OUTPUT_TOPICS, Output, encode, headers
 from streams.core.pipeline import reject
 from streams.core.ticks import TICK_TOPIC, tick_record
 from streams.core.topics import INPUT_TOPICS
@@ -145,6 +145,7 @@ class PulseWorker:
             settings.publish_ticks and config.stream.idle_partition_lag_minutes > 0
         )
         self._tick_topic = settings.topic(TICK_TOPIC)
+        self._source = f"pulse/{settings.app_id}"  # ce_source of every output
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -219,8 +220,13 @@ class PulseWorker:
         return await self._send(self._changelog, key, value, partition)
 
     async def _emit(self, output: Output) -> None:
-        await self._send(
-            self._output_names[output.topic], output.key.encode("utf-8"), encode(output.value), None
+        await self.app.producer.send(
+            self._output_names[output.topic],
+            output.key.encode("utf-8"),
+            encode(output.value),
+            None,
+            None,
+            headers(output, self._source),
         )
 
     async def _commit(self, force: bool = False) -> None:

@@ -55,6 +55,13 @@ def test_worker_outputs_equal_in_process_replay(
     assert exit_code == 0, f"SIGTERM should stop the worker cleanly:\n{worker.output()[-2000:]}"
     got = [record.value for record in changes]
     assert len(got) == len(expected["segment-changes"]), worker.output()[-2000:]
+    # Headers to route on without parsing: CloudEvents' ce_ attributes, the content type.
+    for record in [*changes, *risks, *messages, *dead]:
+        value, found = orjson.loads(record.value), dict(record.headers)
+        assert found["ce_id"] == value["id"].encode() and found["ce_specversion"] == b"1.0"
+        assert found["ce_type"] == f"pulse.{value['type']}.v1".encode()
+        assert found["content-type"] == b"application/json"
+        assert found.get("ce_time") == (value["ts"].encode() if value.get("ts") else None)
     # Same ids and contents, and the same order for every user.
     assert per_user(got) == per_user(expected["segment-changes"])
     assert unique_by_id(got).keys() == unique_by_id(expected["segment-changes"]).keys()
