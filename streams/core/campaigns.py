@@ -47,6 +47,7 @@ from streams.core.outputs import (
     campaign_stats,
     message_deferred,
     message_suppressed,
+    with_send,
 )
 from streams.core.state import UserState
 from streams.core.timefmt import MS_PER_DAY
@@ -328,7 +329,7 @@ class CampaignEngine:
             ]
         outputs = []
         for candidate, decision in decided:
-            outputs.append(self._emit(state, candidate, decision, now))
+            outputs.extend(with_send(self._emit(state, candidate, decision, now)))
         return outputs
 
     def _release(self, state: UserState, now: int) -> list[Output]:
@@ -351,7 +352,7 @@ class CampaignEngine:
             decision = decide(campaign, state, self.policy, at, expires)
             if decision.outcome == DEFER:  # quiet hours again: one deferral per message
                 decision = suppress("expired", "in quiet hours again when released")
-            outputs.append(self._emit(state, candidate, decision, at))
+            outputs.extend(with_send(self._emit(state, candidate, decision, at)))
         state.deferred = keep
         return outputs
 

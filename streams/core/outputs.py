@@ -33,9 +33,18 @@ from streams.core.timefmt import format_ts
 SEGMENT_CHANGES: Final = "segment-changes"
 CHURN_RISK: Final = "churn-risk"
 CAMPAIGN_MESSAGES: Final = "campaign-messages"
+# Only the messages to deliver (each `campaign_message` again, same id and bytes): a
+# delivery system subscribes here, not to the whole decision log.
+CAMPAIGN_SENDS: Final = "campaign-sends"
 DEAD_LETTERS: Final = "dead-letters"
 CHURN_MODEL_VERSION: Final = "churn-mixture/2"
-OUTPUT_TOPICS: Final = (SEGMENT_CHANGES, CHURN_RISK, CAMPAIGN_MESSAGES, DEAD_LETTERS)
+OUTPUT_TOPICS: Final = (
+    SEGMENT_CHANGES,
+    CHURN_RISK,
+    CAMPAIGN_MESSAGES,
+    CAMPAIGN_SENDS,
+    DEAD_LETTERS,
+)
 # A dead letter keeps at most this much of the original record (plus its length and hash):
 # even escaped 6x (control characters) it stays far below a producer's 1 MB request size.
 DEAD_LETTER_PAYLOAD_BYTES: Final = 16_384
@@ -408,6 +417,13 @@ def campaign_message(
         "content": content,
     }
     return _output(CAMPAIGN_MESSAGES, decided.user_id, value)
+
+
+def with_send(output: Output) -> list[Output]:
+    """The decision, and for a message to send its copy on `campaign-sends`."""
+    if output.value.get("type") != "campaign_message":
+        return [output]
+    return [output, Output(CAMPAIGN_SENDS, output.key, output.value)]
 
 
 def message_deferred(decided: Decided, reason: str, detail: str, send_at: int) -> Output:

@@ -28,6 +28,7 @@ import orjson
 from models.suite import suite_factory
 from streams.core.campaign_policy import in_global_control, in_holdout
 from streams.core.config import PulseConfig
+from streams.core.outputs import CAMPAIGN_SENDS
 from streams.core.pipeline import Pipeline
 from streams.core.timefmt import MS_PER_DAY, format_ts, parse_ts
 from streams.simulator.generator import SimulationSpec, simulate
@@ -79,7 +80,11 @@ class ClosedLoop:
             written += 1
             ts = parse_ts(event["ts"])
             source = self.added.pop(str(event["event_id"]), None)
-            outputs = [o.value for o in self.pipeline.process(line, {"line": written})]
+            outputs = [
+                o.value
+                for o in self.pipeline.process(line, {"line": written})
+                if o.topic != CAMPAIGN_SENDS  # (each send is also on campaign-messages)
+            ]
             # Decisions made before this event (timed triggers caught up) count for it.
             self._decisions([v for v in outputs if _ts(v) < ts], persona)
             if event["type"] == "purchase":

@@ -209,22 +209,26 @@ class PulseWorker:
         self.acks.forget(moved)
 
     async def _send(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        record_headers: list[tuple[str, bytes]] | None = None,
     ) -> Any:
         # Straight into Faust's producer: the Topic/Channel path costs more than the
         # core's work per event, and `send_soon`'s buffer may not be flushed before a
         # commit. The producer's flush before each commit covers what is sent here.
-        return await self.app.producer.send(topic, key, value, partition, None, None)
+        return await self.app.producer.send(topic, key, value, partition, None, record_headers)
 
     async def _save_user(self, key: bytes, value: bytes | None, partition: int) -> Any:
         return await self._send(self._changelog, key, value, partition)
 
     async def _emit(self, output: Output) -> None:
-        await self.app.producer.send(
+        await self._send(
             self._output_names[output.topic],
             output.key.encode("utf-8"),
             encode(output.value),
-            None,
             None,
             headers(output, self._source),
         )

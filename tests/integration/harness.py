@@ -12,6 +12,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from streams.config_loader import load_config
+from streams.core.outputs import OUTPUT_TOPICS
 from streams.core.timefmt import parse_ts
 from streams.producer import produce_log
 from streams.replay import replay_to_dir
@@ -39,7 +40,7 @@ def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, li
     replay_to_dir(log, out, load_config(config))
     return {
         topic: (out / f"{topic}.jsonl").read_bytes().splitlines()
-        for topic in ("segment-changes", "churn-risk", "campaign-messages", "dead-letters")
+        for topic in OUTPUT_TOPICS
     }
 
 

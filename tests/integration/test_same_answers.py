@@ -50,6 +50,12 @@ def test_worker_outputs_equal_in_process_replay(
             lambda got: len(got) >= len(expected["dead-letters"]),
             quiet=0.5,
         )
+        sends = read_topic(
+            broker_url,
+            namespace + "campaign-sends",
+            lambda got: len(got) >= len(expected["campaign-sends"]),
+            quiet=0.5,
+        )
     finally:
         exit_code = worker.stop(signal.SIGTERM)
     assert exit_code == 0, f"SIGTERM should stop the worker cleanly:\n{worker.output()[-2000:]}"
@@ -75,6 +81,10 @@ def test_worker_outputs_equal_in_process_replay(
     got_messages = [record.value for record in messages]
     assert len(got_messages) == len(expected["campaign-messages"])
     assert unique_by_id(got_messages) == unique_by_id(expected["campaign-messages"])
+
+    # Sends: exactly the messages to deliver, same ids and bytes.
+    assert expected["campaign-sends"], "the log should give messages to send"
+    assert unique_by_id([r.value for r in sends]) == unique_by_id(expected["campaign-sends"])
 
     # Dead letters: same reasons and bytes; the source says where on the broker it was.
     def essence(value: bytes) -> tuple[str, str, str | None]:

@@ -33,7 +33,13 @@ class Harness:
         worker = self.worker
         changelog = worker.table.changelog_topic.get_topic_name()
 
-        async def send(topic: str, key: bytes, value: bytes | None, partition: int | None) -> None:
+        async def send(
+            topic: str,
+            key: bytes,
+            value: bytes | None,
+            partition: int | None,
+            record_headers: list[tuple[str, bytes]] | None = None,
+        ) -> None:
             self.sent.append(("changelog" if topic == changelog else topic, key, value))
 
         worker._send = send  # type: ignore[method-assign]

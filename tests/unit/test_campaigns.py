@@ -45,7 +45,12 @@ def camp(name: str, trigger: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def feed(p: Pipeline, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for number, event in enumerate(events, start=1):
-        out += [o.value for o in p.process(raw(event), {"line": number})]
+        # (campaign-sends repeats each campaign_message: tested on its own below)
+        out += [
+            o.value
+            for o in p.process(raw(event), {"line": number})
+            if o.topic != "campaign-sends"
+        ]
     return [v for v in out if v["type"] not in ("segment_change", "churn_risk", "campaign_stats")]
 
 
@@ -487,3 +492,18 @@ def test_attributed_revenue_is_kept_per_currency_never_summed_across_them() -> N
     counters = CampaignCounters()
     labels = {counters.currency_label(f"C{n:02d}") for n in range(20)}
     assert len(labels) == METRIC_CURRENCIES + 1 and "other" in labels
+
+
+def test_campaign_sends_holds_exactly_the_messages_to_deliver_with_the_same_bytes() -> None:
+    from streams.core.outputs import encode
+
+    p = pipeline([camp("welcome", {"segment": {"dimension": "lifecycle", "to": "new"}})])
+    outputs = []
+    events = [signup("a", NOON), click("a", NOON + MINUTE), click("b", NOON + 2 * MINUTE)]
+    for number, event in enumerate(events, start=1):
+        outputs += p.process(raw(event), {"line": number})
+    sends = [o for o in outputs if o.topic == "campaign-sends"]
+    decisions = [o for o in outputs if o.topic == "campaign-messages"]
+    sent = [o for o in decisions if o.value["type"] == "campaign_message"]
+    assert len(sent) == 1 and len(decisions) == 2  # b has no consent: suppressed, not sent
+    assert [encode(o.value) for o in sends] == [encode(o.value) for o in sent]
