@@ -38,10 +38,7 @@ def make_log(
 
 def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, list[bytes]]:
     replay_to_dir(log, out, load_config(config))
-    return {
-        topic: (out / f"{topic}.jsonl").read_bytes().splitlines()
-        for topic in OUTPUT_TOPICS
-    }
+    return {topic: (out / f"{topic}.jsonl").read_bytes().splitlines() for topic in OUTPUT_TOPICS}
 
 
 class Worker(WorkerProcess):

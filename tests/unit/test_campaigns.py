@@ -47,9 +47,7 @@ def feed(p: Pipeline, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for number, event in enumerate(events, start=1):
         # (campaign-sends repeats each campaign_message: tested on its own below)
         out += [
-            o.value
-            for o in p.process(raw(event), {"line": number})
-            if o.topic != "campaign-sends"
+            o.value for o in p.process(raw(event), {"line": number}) if o.topic != "campaign-sends"
         ]
     return [v for v in out if v["type"] not in ("segment_change", "churn_risk", "campaign_stats")]
 
