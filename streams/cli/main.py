@@ -16,6 +16,7 @@ from streams.cli import (
     bench_cmd,
     config_cmd,
     convert_cmd,
+    deliver_cmd,
     demo_cmd,
     evaluate_cmd,
     replay_cmd,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.register(commands)
     config_cmd.register(commands)
     convert_cmd.register(commands)
+    deliver_cmd.register(commands)
     return parser
 
 
