@@ -87,7 +87,7 @@ def load(blob: bytes, kind: str, config: dict[str, Any]) -> dict[str, Any]:
         )
     body = blob[blob.index(b"\n", len(MAGIC)) + 1 :]
     if head.get("body") == "zlib":
-        body = _inflate(body)
+        body = inflate(body, MAX_BODY, "checkpoint body")
     elif "body" in head:
         raise CheckpointError(f"checkpoint body encoding {head['body']!r} is unknown")
     try:
@@ -99,16 +99,26 @@ def load(blob: bytes, kind: str, config: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _inflate(body: bytes) -> bytes:
-    inflate = zlib.decompressobj()
+def inflate(data: bytes, limit: int, what: str) -> bytes:
+    """`data` deflated by zlib, refused (CheckpointError, a ValueError) when it is not a
+    whole zlib stream or would inflate beyond `limit` bytes (a bomb in a forged record).
+
+    >>> inflate(zlib.compress(b"abc"), 10, "demo")
+    b'abc'
+    >>> inflate(zlib.compress(b"abc")[:-2], 10, "demo")
+    Traceback (most recent call last):
+    ...
+    models.checkpoint.CheckpointError: demo is cut short
+    """
+    stream = zlib.decompressobj()
     try:
-        raw = inflate.decompress(body, MAX_BODY)
+        raw = stream.decompress(data, limit)
     except zlib.error as exc:
-        raise CheckpointError(f"checkpoint body does not inflate: {exc}") from None
-    if inflate.unconsumed_tail:
-        raise CheckpointError(f"checkpoint body inflates beyond {MAX_BODY:,} bytes")
-    if not inflate.eof:  # the stream (and its checksum) did not end: cut short
-        raise CheckpointError("checkpoint body is cut short")
+        raise CheckpointError(f"{what} does not inflate: {exc}") from None
+    if stream.unconsumed_tail:
+        raise CheckpointError(f"{what} inflates beyond {limit:,} bytes")
+    if not stream.eof:  # the stream (and its checksum) did not end: cut short
+        raise CheckpointError(f"{what} is cut short")
     return raw
 
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import orjson
 
+from models.checkpoint import inflate
 from streams.core.state import UserState
 from streams.core.state_check import checked
 
@@ -109,15 +110,7 @@ def decode_state(data: bytes) -> UserState:
     'u2'
     """
     if data[:1] == DEFLATED_STATE:
-        inflate = zlib.decompressobj()
-        try:
-            data = inflate.decompress(data[1:], MAX_STATE_JSON)
-        except zlib.error as exc:
-            raise ValueError(f"user state does not inflate: {exc}") from None
-        if inflate.unconsumed_tail:
-            raise ValueError(f"user state inflates beyond {MAX_STATE_JSON:,} bytes")
-        if not inflate.eof:  # the stream (and its checksum) did not end: cut short
-            raise ValueError("user state is cut short")
+        data = inflate(data[1:], MAX_STATE_JSON, "user state")  # (a ValueError if bad)
     return checked(UserState.from_dict(orjson.loads(data)))
 
 
