@@ -5,7 +5,7 @@ A campaign names its trigger as `segment: {...}`, `churn_band: band` or `event: 
 
 >>> sorted(TRIGGERS)
 ['browse_abandoned', 'cart_abandoned', 'churn_band', 'first_purchase', 'search_abandoned', 'segment']
->>> EVENT_TRIGGERS
+>>> event_triggers()
 ('first_purchase', 'cart_abandoned', 'browse_abandoned', 'search_abandoned')
 """
 
@@ -24,13 +24,12 @@ from streams.core.triggers.segment import SegmentTrigger
 
 __all__ = [
     "BANDS",
-    "EVENT_TRIGGERS",
-    "TIMED",
     "TRIGGERS",
     "Candidate",
     "Moment",
     "Trigger",
     "TriggerKind",
+    "event_triggers",
     "parse_trigger",
 ]
 
@@ -48,9 +47,12 @@ TRIGGERS: Final[dict[str, TriggerKind]] = {
 }
 # Every kind but these two is named in configuration as `event: <name>`.
 _NAMED_BY_KEY: Final = frozenset({SegmentTrigger.name, ChurnBandTrigger.name})
-EVENT_TRIGGERS: Final = tuple(name for name in TRIGGERS if name not in _NAMED_BY_KEY)
-TIMED: Final = frozenset(name for name, kind in TRIGGERS.items() if kind.timed)
 _OPTIONS: Final = ("minutes", "min_searches", "min_views", "min_days_inactive")
+
+
+def event_triggers() -> tuple[str, ...]:
+    """The kinds named as `event: <name>`, as registered now (a test may add one)."""
+    return tuple(name for name in TRIGGERS if name not in _NAMED_BY_KEY)
 
 
 def parse_trigger(reader: Reader, data: object, path: Path, fail: Fail) -> Trigger:
@@ -64,7 +66,7 @@ def parse_trigger(reader: Reader, data: object, path: Path, fail: Fail) -> Trigg
             "e.g. trigger: {segment: {dimension: lifecycle, to: dormant}}",
         )
     name = kinds[0] if kinds[0] != "event" else raw["event"]
-    events = [kind for kind in TRIGGERS if kind not in _NAMED_BY_KEY]  # (registered so far)
+    events = event_triggers()
     if kinds[0] == "event" and name not in events:
         raise fail(
             (*path, "event"),
