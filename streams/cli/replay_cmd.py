@@ -127,11 +127,11 @@ def check_input(log: Path, stats: Stats) -> int:
     dead-letters.jsonl says why each record was refused)."""
     if not stats.records:
         return fail(f"{log} holds no records", "give a JSON Lines log: one event object per line")
-    rejected = sum(stats.rejected.values())
-    if rejected * 2 <= stats.records:
+    refused = stats.mostly_rejected()
+    if refused is None:
         return 0
+    rejected, reasons = refused
     found = sniff(log)
-    reasons = ", ".join(f"{reason}: {n:,}" for reason, n in stats.rejected.most_common(3))
     hint = (
         "see dead-letters.jsonl for each record's reason (docs/events.md: the contract)"
         if found == "JSON Lines"

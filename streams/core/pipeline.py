@@ -128,6 +128,15 @@ class Stats:
         for output in outputs:
             self.outputs[output.topic] += 1
 
+    def mostly_rejected(self) -> tuple[int, str] | None:
+        """(records rejected, "reason: n, …" of the top three) when more than half of the
+        records were: a log in the wrong format, whose figures would mean nothing."""
+        rejected = sum(self.rejected.values())
+        if rejected * 2 <= self.records:
+            return None
+        top = ", ".join(f"{reason}: {n:,}" for reason, n in self.rejected.most_common(3))
+        return rejected, top
+
 
 @dataclass(slots=True)
 class EventStep:

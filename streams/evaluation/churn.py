@@ -101,10 +101,10 @@ def evaluate(
     result.records = stats.records
     result.rejected = sum(stats.rejected.values())
     result.last_ts = None if partition.clock == NO_CLOCK else partition.clock
-    if result.records and result.rejected * 2 > result.records:
+    refused = stats.mostly_rejected() if result.records else None
+    if refused is not None:
         raise MostlyRejected(
-            f"{result.rejected:,} of {result.records:,} records were rejected "
-            f"({', '.join(f'{reason}: {n:,}' for reason, n in stats.rejected.most_common(3))})"
+            f"{refused[0]:,} of {result.records:,} records were rejected ({refused[1]})"
         )
     needed = warmup_days + horizon_days
     if result.days < needed:
