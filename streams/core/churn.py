@@ -159,16 +159,14 @@ class ChurnStats:
             return
         score = float(point[SCORE])
         orders = point[VALUES][_ORDERS]
-        self.baselines.setdefault(ONE_OVER_ORDERS, ScoreQuality()).add(
-            1.0 / (1.0 + float(orders or 0.0)), churned
-        )
+        _quality(self.baselines, ONE_OVER_ORDERS).add(1.0 / (1.0 + float(orders or 0.0)), churned)
         self.resolved += 1
         self.churned += churned
         self.quality.add(score, churned)
         for name, forecast in zip(names, point[INPUTS], strict=False):
-            self.inputs.setdefault(name, ScoreQuality()).add(float(forecast), churned)
+            _quality(self.inputs, name).add(float(forecast), churned)
         month = _month(int(point[TS]))
-        self.month_quality.setdefault(month, ScoreQuality()).add(score, churned)
+        _quality(self.month_quality, month).add(score, churned)
         row = self.months.setdefault(month, [0, 0.0, 0])
         row[0] += 1
         row[1] += score
@@ -204,6 +202,15 @@ class ChurnStats:
             "drift_detections": self.drifts,
             "band_changes": self.band_changes,
         }
+
+
+def _quality(table: dict[str, ScoreQuality], name: str) -> ScoreQuality:
+    """`table[name]`, created on first use (not `setdefault`: its default would be built,
+    2,000 bins, on every call)."""
+    quality = table.get(name)
+    if quality is None:
+        quality = table[name] = ScoreQuality()
+    return quality
 
 
 def _month(ts: int, cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate cache
