@@ -383,8 +383,10 @@ def serve(
     port: int,
     readiness: Callable[[], tuple[bool, str]],
     liveness: Callable[[], tuple[bool, str]] = lambda: (True, "ok"),
+    users: Any = None,
 ) -> ThreadingHTTPServer | None:
-    """Serve /metrics, /healthz and /readyz on host:port in a thread (port 0: not at all).
+    """Serve /metrics, /healthz and /readyz on host:port in a thread (port 0: not at all),
+    and /users/{id} when `users` (a streams.worker.lookup.UserLookup) is given.
 
     /healthz asks `liveness` (the worker: has its event loop run lately?), so a hung loop
     fails the probe although this thread still answers.
@@ -406,11 +408,25 @@ def serve(
             elif path == "/readyz":
                 ready, why = readiness()
                 self._reply(200 if ready else 503, (why + "\n").encode())
+            elif users is not None and path.startswith("/users/"):
+                reply = users.get(path)
+                extra = {"Location": reply.location} if reply.location else {}
+                if reply.retry_after:
+                    extra["Retry-After"] = str(reply.retry_after)
+                self._reply(reply.status, reply.body, "application/json", extra)
             else:
-                self._reply(404, b"try /metrics, /healthz or /readyz\n")
+                self._reply(404, b"try /metrics, /healthz, /readyz or /users/ID\n")
 
-        def _reply(self, status: int, body: bytes, kind: str = "text/plain") -> None:
+        def _reply(
+            self,
+            status: int,
+            body: bytes,
+            kind: str = "text/plain",
+            extra: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

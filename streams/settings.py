@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -57,6 +58,17 @@ class Settings:
     publish_ticks: bool = True
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"
+    # GET /users/{id} on the metrics port: the owning worker answers with the user's
+    # current view, another redirects there. Personal data: keep the port internal.
+    user_lookup: bool = True
+    # The address other workers redirect a lookup to (empty: http://<metrics host, or this
+    # machine's name when it listens on all interfaces>:<metrics port>).
+    advertised_url: str = ""
+    # Per input topic, the format its records are in: "segment" (Segment/RudderStack
+    # spec), "snowplow" (enriched events as the Analytics SDK's JSON) or "pulse" (the
+    # default). One name for every topic, or e.g. "clicks=segment,purchases=segment".
+    input_format: str = ""
+    input_currency: str = "USD"  # for converted orders that name no currency
     # Faust's own Prometheus sensors (prefix faust_) beside ours: they cost ~11 % of
     # throughput (measured with pulse bench worker), so they are opt-in.
     faust_sensors: bool = False
@@ -88,6 +100,15 @@ class Settings:
 
     def override(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def lookup_url(self) -> str:
+        """Where other workers send a `GET /users/{id}` this worker owns."""
+        if self.advertised_url:
+            return self.advertised_url.rstrip("/")
+        host = self.metrics_host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming it, not binding it
+            host = socket.gethostname()
+        return f"http://{host}:{self.metrics_port}"
 
     def topic(self, name: str) -> str:
         """Physical topic name of a logical one (`clicks` → `<prefix>clicks`)."""

@@ -7,7 +7,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.core.errors import ConfigError
-from streams.core.topics import ALL_TOPICS, INPUT_TOPICS
+from streams.core.topics import ALL_TOPICS, INPUT_TOPICS, TOPIC_CONFIGS
 
 
 async def ensure_topics(
@@ -16,13 +16,16 @@ async def ensure_topics(
     config_source: str,
     prefix: str = "",
     replication_factor: int = 1,
+    configs: dict[str, dict[str, str]] | None = None,
 ) -> list[str]:
     """Create missing topics; fail clearly when an input topic has another partition count.
 
     Users are assigned to partitions by hashing their id over the partition count, so the
     input topics must have exactly `stream.partitions` partitions. New topics get
-    `replication_factor` replicas (PULSE_REPLICATION_FACTOR: 3 on a production cluster).
+    `replication_factor` replicas (PULSE_REPLICATION_FACTOR: 3 on a production cluster)
+    and `configs` per logical topic (default `TOPIC_CONFIGS`; see `topic_configs`).
     """
+    configs = TOPIC_CONFIGS if configs is None else configs
     admin = AIOKafkaAdminClient(**options)
     await admin.start()
     try:
@@ -40,11 +43,34 @@ async def ensure_topics(
                         f"stream.partitions is {partitions}",
                         f"set 'stream.partitions: {count}' in the config, or recreate the topics",
                     )
-        missing = [prefix + name for name in ALL_TOPICS if prefix + name not in existing]
+        missing = [name for name in ALL_TOPICS if prefix + name not in existing]
         if missing:
             await admin.create_topics(
-                [NewTopic(name, partitions, replication_factor) for name in missing]
+                [
+                    NewTopic(
+                        prefix + name,
+                        partitions,
+                        replication_factor,
+                        topic_configs=configs.get(name, {}),
+                    )
+                    for name in missing
+                ]
             )
-        return missing
+        return [prefix + name for name in missing]
     finally:
         await admin.close()
+
+
+def topic_configs(segment_ms: int, max_compaction_lag_ms: int) -> dict[str, dict[str, str]]:
+    """`TOPIC_CONFIGS` with the compacted topics bounded like the users changelog: a
+    segment rolls after `segment_ms` and is compacted within `max_compaction_lag_ms`, so
+    an erased user's earlier profiles are gone within that time.
+
+    >>> topic_configs(60_000, 120_000)["user-profiles"]["max.compaction.lag.ms"]
+    '120000'
+    """
+    bounded = {"segment.ms": str(segment_ms), "max.compaction.lag.ms": str(max_compaction_lag_ms)}
+    return {
+        name: {**config, **bounded} if config.get("cleanup.policy") == "compact" else config
+        for name, config in TOPIC_CONFIGS.items()
+    }

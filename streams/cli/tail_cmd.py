@@ -86,7 +86,8 @@ async def _tail(
     write = _write_raw if raw else _write_readable
     try:
         async for record in consumer:
-            write(record.value or b"")
+            # A tombstone (a removed user on `user-profiles`) shows as JSON null.
+            write(record.value if record.value is not None else b"null")
             shown += 1
             if limit and shown >= limit:
                 return

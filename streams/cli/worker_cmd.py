@@ -66,7 +66,7 @@ def connect(
     Without a broker in the settings, starts the embedded one (stopped by `stack`).
     """
     from streams.broker import BrokerError, EmbeddedBroker
-    from streams.topic_admin import ensure_topics
+    from streams.topic_admin import ensure_topics, topic_configs
     from streams.worker.kafka_clients import aiokafka_options
 
     if not settings.broker:
@@ -86,6 +86,9 @@ def connect(
                 config.source,
                 settings.topic_prefix,
                 settings.replication_factor,
+                topic_configs(
+                    settings.changelog_segment_ms, settings.changelog_max_compaction_lag_ms
+                ),
             )
         )
     except OSError as exc:

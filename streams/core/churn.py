@@ -323,6 +323,7 @@ class ChurnTracker:
         score = round(combined, 6)
         inputs = [round(p, 6) for p in forecasts]
         state.churn_scored_at = now
+        state.churn_score = score
         pending = state.churn_pending
         if not pending or now - pending[-1][TS] >= self.spacing:
             pending.append([now, cause, 0, score, inputs, values])

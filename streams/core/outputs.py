@@ -37,12 +37,15 @@ CAMPAIGN_MESSAGES: Final = "campaign-messages"
 # delivery system subscribes here, not to the whole decision log.
 CAMPAIGN_SENDS: Final = "campaign-sends"
 DEAD_LETTERS: Final = "dead-letters"
+# Each user's current view (compacted, key = user id): segments, churn, persona, consent.
+USER_PROFILES: Final = "user-profiles"
 CHURN_MODEL_VERSION: Final = "churn-mixture/2"
 OUTPUT_TOPICS: Final = (
     SEGMENT_CHANGES,
     CHURN_RISK,
     CAMPAIGN_MESSAGES,
     CAMPAIGN_SENDS,
+    USER_PROFILES,
     DEAD_LETTERS,
 )
 # A dead letter keeps at most this much of the original record (plus its length and hash):
@@ -152,6 +155,33 @@ class ErasureConfirmedValue(TypedDict):
     cause_event_id: str
 
 
+# A user's current view, written whenever any part of it changes. `removed` says the
+# state is gone ("expired" after its TTL, "erased" on request): on the topic that record
+# is a tombstone (null value), so compaction deletes the user. (Functional syntax: with
+# postponed annotations a class would count its NotRequired key as required at run time.)
+UserProfileValue = TypedDict(  # noqa: UP013
+    "UserProfileValue",
+    {
+        "v": int,
+        "type": str,
+        "id": str,
+        "user_id": str,
+        "ts": str,
+        "lifecycle": str | None,
+        "value_tier": str | None,
+        "membership": str | None,
+        "persona": str | None,
+        "rules": list[str],
+        "churn_score": float | None,
+        "churn_band": str | None,
+        "consent": dict[str, bool],
+        "removed": str | None,
+        "cause_event_id": str | None,
+        "backfill": NotRequired[bool],
+    },
+)
+
+
 class _DeadLetterFields(TypedDict):
     v: int
     type: str
@@ -183,6 +213,7 @@ OUTPUT_TYPES: Final[dict[str, tuple[type, str]]] = {
     "message_suppressed": (MessageSuppressedValue, CAMPAIGN_MESSAGES),
     "campaign_stats": (CampaignStatsValue, CAMPAIGN_MESSAGES),
     "erasure_confirmed": (ErasureConfirmedValue, CAMPAIGN_MESSAGES),
+    "user_profile": (UserProfileValue, USER_PROFILES),
     "dead_letter": (DeadLetterValue, DEAD_LETTERS),
 }
 
@@ -194,6 +225,11 @@ class Output:
     topic: str
     key: str
     value: dict[str, Any]
+
+
+def is_tombstone(output: Output) -> bool:
+    """A removed user's profile: on the compacted topic its value is null (a tombstone)."""
+    return output.topic == USER_PROFILES and output.value.get("removed") is not None
 
 
 def headers(output: Output, source: str = "pulse") -> list[tuple[str, bytes]]:
@@ -298,6 +334,41 @@ def churn_risk(
     if backfill:
         value["backfill"] = True
     return _output(CHURN_RISK, scored.user_id, value)
+
+
+def user_profile(
+    state: Any, ts: int, cause: str | None, removed: str | None = None, backfill: bool = False
+) -> Output:
+    """The user's current view at event time `ts` (`state` a UserState; `removed`: the
+    state is gone and this record stands for a tombstone).
+
+    >>> from streams.core.state import UserState
+    >>> view = user_profile(UserState("u1", lifecycle="active"), 0, "e1").value
+    >>> view["lifecycle"], view["churn_score"], view["removed"]
+    ('active', None, None)
+    >>> user_profile(UserState("u1", lifecycle="active"), 0, "e2", "erased").value["lifecycle"]
+    """
+    live = removed is None
+    value: UserProfileValue = {
+        "v": SCHEMA_VERSION,
+        "type": "user_profile",
+        "id": derive_id("user_profile", state.user_id, cause or f"watermark@{ts}"),
+        "user_id": state.user_id,
+        "ts": format_ts(ts),
+        "lifecycle": (state.lifecycle or None) if live else None,
+        "value_tier": (state.value_tier or None) if live else None,
+        "membership": (state.membership or None) if live else None,
+        "persona": (state.persona or None) if live else None,
+        "rules": sorted(state.rules) if live else [],
+        "churn_score": state.churn_score if live and state.churn_score >= 0 else None,
+        "churn_band": (state.churn_band or None) if live else None,
+        "consent": dict(sorted(state.features.consent.items())) if live else {},
+        "removed": removed,
+        "cause_event_id": cause,
+    }
+    if backfill:
+        value["backfill"] = True
+    return _output(USER_PROFILES, state.user_id, value)
 
 
 def erasure_confirmed(event: Any, had_state: bool) -> Output:

@@ -54,6 +54,7 @@ from streams.core.outputs import (
     dead_letter,
     erasure_confirmed,
     segment_change,
+    user_profile,
 )
 from streams.core.personas import DIMENSION as PERSONA
 from streams.core.personas import PersonaTracker
@@ -150,6 +151,7 @@ class EventStep:
     outputs: list[Output]
     changes: list[Change] = field(default_factory=list)
     scored: Scored | None = None
+    caught_up: bool = False  # time-driven changes or a rescoring fell due before the event
 
 
 class PartitionPipeline:
@@ -225,6 +227,7 @@ class PartitionPipeline:
             self._churn,
             self._emit,
             self._campaigns,
+            self._profile,
             self._save,
         )
 
@@ -317,8 +320,11 @@ class PartitionPipeline:
             if state.lifecycle == EXPIRED:
                 self.store.delete(user_id)
                 outputs.extend(self._record(changes))
+                outputs.append(self._profile_of(state, watermark, None, "expired"))
                 continue
             outputs.extend(self._record(changes))
+            if changes or scored is not None:
+                outputs.append(self._profile_of(state, watermark, None))
             outputs.extend(self._churn_outputs(state, scored))
             if self.campaigns is not None:
                 outputs.extend(self.campaigns.on_time(state, watermark, changes, scored))
@@ -355,7 +361,7 @@ class PartitionPipeline:
 
     def _apply(self, event: AnyEvent, stored: UserState | None, state: UserState) -> list[Output]:
         """One event of one user: time that passed before it, then the ordered steps."""
-        state, outputs = self._overdue(event, stored, state)
+        state, outputs, caught_up = self._overdue(event, stored, state)
         step = EventStep(
             event,
             state,
@@ -363,6 +369,7 @@ class PartitionPipeline:
             kind=event.action if isinstance(event, ClickEvent) else event.type,
             new_day=event.ts // MS_PER_DAY != state.value_checked_day,
             outputs=outputs,
+            caught_up=caught_up,
         )
         for apply in self.steps:
             apply(step)
@@ -370,22 +377,22 @@ class PartitionPipeline:
 
     def _overdue(
         self, event: AnyEvent, stored: UserState | None, state: UserState
-    ) -> tuple[UserState, list[Output]]:
+    ) -> tuple[UserState, list[Output], bool]:
         """The user's own changes that fell due before this event (it proves the time has
-        passed), or a fresh state if theirs ran out its TTL."""
+        passed), or a fresh state if theirs ran out its TTL; and whether anything did."""
         # `state.due` is the user's earliest pending change; most events come before it.
         if stored is None or state.due > event.ts:
-            return state, []
+            return state, [], False
         caught, rescored = self._catch_up(state, event.ts)
         outputs = self._record(caught)
         if state.lifecycle == EXPIRED:
             # The state ran out its TTL: start afresh, remembering only this event's id.
-            return self._fresh(event.user_id, state.recent_ids[-1:]), outputs
+            return self._fresh(event.user_id, state.recent_ids[-1:]), outputs, True
         outputs.extend(self._churn_outputs(state, rescored))
         if self.campaigns is not None:
             # Campaign timers are part of `due`: nothing of theirs is pending before it.
             outputs.extend(self.campaigns.on_time(state, event.ts, caught, rescored))
-        return state, outputs
+        return state, outputs, bool(caught) or rescored is not None
 
     # -- the per-event steps, in order (`self.steps`) ---------------------------------------
 
@@ -449,6 +456,13 @@ class PartitionPipeline:
                 self.campaigns.on_event(step.state, step.event, step.changes, step.scored)
             )
 
+    def _profile(self, step: EventStep) -> None:
+        """The user's current view, when any part of it moved (a profile event may change
+        consent)."""
+        if step.changes or step.scored is not None or step.caught_up or step.kind == "profile":
+            event = step.event
+            step.outputs.append(self._profile_of(step.state, event.ts, event.event_id))
+
     def _save(self, step: EventStep) -> None:
         """The user's next due time, and their state back to the store."""
         self._schedule(step.state)
@@ -478,6 +492,11 @@ class PartitionPipeline:
         if now >= expires:
             changes.append(self._expire(state, expires))
         return changes, scored
+
+    def _profile_of(
+        self, state: UserState, ts: int, cause: str | None, removed: str | None = None
+    ) -> Output:
+        return user_profile(state, ts, cause, removed, ts < self.backfill_until)
 
     def _churn_outputs(self, state: UserState, scored: Scored | None) -> list[Output]:
         """A `churn_risk` output when a prediction point moved the user's band."""
@@ -513,6 +532,8 @@ class PartitionPipeline:
             self.stats.changes[(change.dimension, change.old, change.new)] += 1
             outputs.append(segment_change(change))
         self.stats.users_erased += 1
+        gone = state if state is not None else UserState(event.user_id)
+        outputs.append(self._profile_of(gone, event.ts, event.event_id, "erased"))
         outputs.append(erasure_confirmed(event, state is not None))
         return outputs
 

@@ -5,14 +5,14 @@ dict carries `version` (`STATE_VERSION`); a state saved by an older Pulse is bro
 date by `upcast`, one step per version, so a changelog or snapshot outlives an upgrade:
 
 >>> old = {"user_id": "u1", "churn_pending": [5, "e1", 0.4, [1.0]]}  # version 1: no key
->>> upcast(old)["version"], upcast(old)["churn_pending"]
-(3, [])
+>>> upcast(old)["version"], upcast(old)["churn_pending"], upcast(old)["churn_score"]
+(4, [], -1.0)
 >>> UserState.from_dict(UserState("u2").to_dict()).user_id
 'u2'
 >>> upcast({"user_id": "u3", "version": 99})
 Traceback (most recent call last):
 ...
-streams.core.state.StateVersionError: user state version 99 is newer than this Pulse reads (3): upgrade Pulse before it reads this state
+streams.core.state.StateVersionError: user state version 99 is newer than this Pulse reads (4): upgrade Pulse before it reads this state
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from streams.core.features import UserFeatures
 
-STATE_VERSION: Final = 3
+STATE_VERSION: Final = 4
 
 
 class StateVersionError(ValueError):
@@ -63,6 +63,7 @@ class UserState:
     churn_anchor: int = 0
     churn_scored_at: int = 0
     churn_band: str = ""
+    churn_score: float = -1.0  # the latest score (-1: never scored), for the profile view
     persona: str = ""
     persona_candidate: str = ""
     persona_votes: int = 0
@@ -100,6 +101,7 @@ class UserState:
             "churn_anchor": self.churn_anchor,
             "churn_scored_at": self.churn_scored_at,
             "churn_band": self.churn_band,
+            "churn_score": self.churn_score,
             "persona": self.persona,
             "persona_candidate": self.persona_candidate,
             "persona_votes": self.persona_votes,
@@ -137,6 +139,7 @@ class UserState:
             churn_anchor=data.get("churn_anchor", 0),
             churn_scored_at=data.get("churn_scored_at", 0),
             churn_band=data.get("churn_band", ""),
+            churn_score=float(data.get("churn_score", -1.0)),
             persona=data.get("persona", ""),
             persona_candidate=data.get("persona_candidate", ""),
             persona_votes=data.get("persona_votes", 0),
@@ -166,10 +169,20 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "features": features}
 
 
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 keeps the latest churn score (for `user-profiles`); a version-3 state has
+    it only in its latest pending point, if any."""
+    pending = data.get("churn_pending") or []
+    latest = pending[-1] if pending and isinstance(pending[-1], list) else None
+    score = latest[3] if latest is not None and len(latest) > 3 else -1.0
+    return {**data, "churn_score": float(score) if isinstance(score, int | float) else -1.0}
+
+
 # UPCASTERS[n] turns a version-n dict into version n + 1. A new version adds one entry.
 UPCASTERS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 
 

@@ -26,14 +26,18 @@ from faust.types import TP
 
 from streams.core.config import PulseConfig
 from streams.core.events import PROCESSING_ERROR
-from streams.core.outputs import OUTPUT_TOPICS, Output, encode, headers
+from streams.core.ids import partition_for
+from streams.core.outputs import OUTPUT_TOPICS, Output, encode, headers, is_tombstone
 from streams.core.pipeline import reject
+from streams.core.state import UserState
 from streams.core.ticks import TICK_TOPIC, tick_record
 from streams.core.topics import INPUT_TOPICS
 from streams.logs import json_logging
 from streams.settings import Settings
 from streams.worker.acks import AckSequencer
+from streams.worker.compat import partition_owner
 from streams.worker.kafka_clients import aiokafka_options, faust_credentials
+from streams.worker.lookup import UserLookup
 from streams.worker.recovery import read_to_end, repair
 from streams.worker.runtime import WorkerRuntime
 from streams.worker.stall import StallWatch
@@ -96,6 +100,8 @@ class PulseWorker:
             # shutdown and rebalances must not wait for acks.
             stream_wait_empty=False,
             web_enabled=False,
+            # Shared with the group in the assignment: where `GET /users/{id}` is answered.
+            canonical_url=settings.lookup_url(),
             key_serializer="raw",
             value_serializer="raw",
         )
@@ -140,6 +146,7 @@ class PulseWorker:
         self.rebalances = 0
         self.stall = StallWatch(settings.stall_after_s)
         self._heartbeat: float | None = None  # when the loop last ran the timer
+        self._loop: asyncio.AbstractEventLoop | None = None  # for lookups from other threads
         # Live ticks (streams/core/ticks.py): idle partitions follow this worker's time.
         self._publish_ticks = (
             settings.publish_ticks and config.stream.idle_partition_lag_minutes > 0
@@ -154,6 +161,7 @@ class PulseWorker:
         self.app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        self._loop = asyncio.get_running_loop()
         self._assignment = {tp for tp in assigned if tp.topic in self._logical}
         mine = sorted({tp.partition for tp in self._assignment})
         log.info("rebalance: partitions %s assigned", mine)
@@ -228,7 +236,7 @@ class PulseWorker:
         await self._send(
             self._output_names[output.topic],
             output.key.encode("utf-8"),
-            encode(output.value),
+            None if is_tombstone(output) else encode(output.value),
             None,
             headers(output, self._source),
         )
@@ -247,6 +255,33 @@ class PulseWorker:
         return (
             bool(self._uncommitted) and now - self._last_commit >= self.settings.commit_interval_s
         )
+
+    def user_lookup(self) -> UserLookup:
+        """`GET /users/{id}` for the metrics server's thread (streams/worker/lookup.py)."""
+        return UserLookup(
+            self.config.stream.partitions,
+            lambda partition: partition_owner(self.app, self._changelog, partition),
+            self.settings.lookup_url(),
+            self._view_from_thread,
+        )
+
+    def _view_from_thread(self, user_id: str) -> UserState | None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise LookupError("the worker has not joined its group yet")
+        # Read on the event loop, between records: never a half-applied event.
+        return asyncio.run_coroutine_threadsafe(self._view(user_id), loop).result(timeout=5.0)
+
+    async def _view(self, user_id: str) -> UserState | None:
+        partition = partition_for(user_id, self.config.stream.partitions)
+        if partition not in {tp.partition for tp in self._assignment}:
+            raise LookupError(f"partition {partition} is moving to another worker")
+        recovery = getattr(self.app.tables, "recovery", None)
+        if recovery is not None and not recovery.completed.is_set():
+            raise LookupError("restoring tables from the changelog")
+        if partition not in self.runtime.partitions:
+            await self.runtime.ensure_partition(partition)
+        return self.runtime.partitions[partition].store.get(user_id)
 
     def liveness(self) -> tuple[bool, str]:
         """(alive?, why) for /healthz: the event loop ran its timer lately.
@@ -448,6 +483,7 @@ def run_worker(settings: Settings, config: PulseConfig) -> int:
             settings.metrics_port,
             worker.readiness,
             worker.liveness,
+            worker.user_lookup() if settings.user_lookup else None,
         )
     except OSError as exc:
         log.error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -115,6 +116,43 @@ def unique_by_id(values: list[bytes]) -> dict[str, bytes]:
         event_id = orjson.loads(value)["id"]
         assert by_id.setdefault(event_id, value) == value, f"id {event_id} has two contents"
     return by_id
+
+
+def profile_values(records: list[Any]) -> list[bytes]:
+    """`user-profiles` records as comparable bytes: a tombstone (null value) becomes
+    `tombstone:<ce_id>`, as `tombstones(expected)` writes a removed user's view."""
+    return [
+        r.value if r.value is not None else b"tombstone:" + dict(r.headers)["ce_id"]
+        for r in records
+    ]
+
+
+def tombstones(values: list[bytes]) -> list[bytes]:
+    """In-process `user-profiles` lines, a removed user's view as the worker's tombstone."""
+    found = []
+    for value in values:
+        view = orjson.loads(value)
+        found.append(b"tombstone:" + view["id"].encode() if view["removed"] else value)
+    return found
+
+
+def with_erasure(log: Path, out: Path) -> tuple[Path, str]:
+    """`log` (.gz) plus an erasure request for its first user, at its last event time."""
+    with gzip.open(log, "rb") as handle:
+        lines = handle.read().splitlines()
+    events = []
+    for line in lines:
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue  # the log's deliberately bad records
+        if isinstance(event, dict) and isinstance(event.get("ts"), str) and event.get("user_id"):
+            events.append(event)
+    user = str(events[0]["user_id"])
+    erase = {"type": "profile", "event_id": "erase-1", "user_id": user, "erase": True}
+    erase["ts"] = max(str(e["ts"]) for e in events)
+    out.write_bytes(b"\n".join([*lines, orjson.dumps(erase)]) + b"\n")
+    return out, user
 
 
 def per_user(values: list[bytes]) -> dict[str, list[bytes]]:

@@ -1,6 +1,7 @@
 """Erasure reaches the log: on Apache Kafka, an erased user's earlier states (profile
-attributes, consent, time zone) are compacted out of the users changelog within the
-configured bound, leaving at most the tombstone."""
+attributes, consent, time zone) are compacted out of the users changelog, and their
+earlier views out of `user-profiles`, within the configured bound, leaving at most the
+tombstones."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.config_loader import load_config
+from streams.topic_admin import ensure_topics, topic_configs
 from streams.worker.kafka_clients import bootstrap_servers as bootstrap
 from tests.helpers import T0, click, profile, purchase, search
-from tests.integration.harness import Worker, ensure_input_topics, read_topic, wait_for
+from tests.integration.harness import Worker, read_topic, wait_for
 
 SEGMENT_MS, LAG_MS = 1500, 3000
 
@@ -66,13 +69,19 @@ def test_an_erased_users_earlier_states_leave_the_changelog(
 ) -> None:
     if broker_kind != "kafka":
         pytest.skip("the embedded broker never compacts (docs/streaming.md)")
-    ensure_input_topics(broker_url, namespace)
+    # Topics as `pulse worker` creates them, with the test's short compaction bounds.
+    configs = topic_configs(SEGMENT_MS, LAG_MS)
+    options = {"bootstrap_servers": bootstrap(broker_url)}
+    asyncio.run(
+        ensure_topics(options, load_config(None).stream.partitions, "t", namespace, 1, configs)
+    )
     env = {
         "PULSE_CHANGELOG_SEGMENT_MS": str(SEGMENT_MS),
         "PULSE_CHANGELOG_MAX_COMPACTION_LAG_MS": str(LAG_MS),
     }
     worker = Worker(broker_url, namespace, tmp_path, extra_env=env)
     changelog = f"{namespace}pulse-users-changelog"
+    profiles = f"{namespace}user-profiles"
     secret = {"email_hash": "f00d", "city": "Lyon"}
     try:
         send(
@@ -91,6 +100,9 @@ def test_an_erased_users_earlier_states_leave_the_changelog(
         assert wait_for(lambda: changelog in topics(broker_url), 60), worker.output()[-2000:]
         saved = wait_for(lambda: bool(states_of(broker_url, changelog, b"erase-me")), 60)
         assert saved, ([t for t in topics(broker_url) if "pulse" in t], worker.output()[-3000:])
+        views = states_of(broker_url, profiles, b"erase-me")
+        assert views and b"Europe" not in b"".join(v or b"" for v in views)  # no attributes
+        assert any(b'"consent"' in (v or b"") for v in views)
         send(broker_url, namespace, [profile("erase-me", T0 + 3000, erase=True)])
         erased_at = time.monotonic()
 
@@ -99,11 +111,16 @@ def test_an_erased_users_earlier_states_leave_the_changelog(
             others = [click(f"other-{time.monotonic_ns()}-{n}", T0 + 4000) for n in range(8)]
             send(broker_url, namespace, others)
             states = states_of(broker_url, changelog, b"erase-me")
-            return all(value is None for value in states)  # (none at all once tombstones go)
+            views = states_of(broker_url, profiles, b"erase-me")
+            # (none at all once the tombstones go too)
+            return all(value is None for value in [*states, *views])
 
         gone = wait_for(only_tombstones, timeout=90, every=1)
         took = time.monotonic() - erased_at
     finally:
         worker.stop()
-    assert gone, states_of(broker_url, changelog, b"erase-me")
+    assert gone, (
+        states_of(broker_url, changelog, b"erase-me"),
+        states_of(broker_url, profiles, b"erase-me"),
+    )
     print(f"erased user's states compacted away {took:.0f} s after the erasure")

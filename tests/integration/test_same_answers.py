@@ -14,15 +14,18 @@ from tests.integration.harness import (
     make_log,
     per_user,
     produce,
+    profile_values,
     read_topic,
+    tombstones,
     unique_by_id,
+    with_erasure,
 )
 
 
 def test_worker_outputs_equal_in_process_replay(
     broker_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    log = make_log(tmp_path / "log.jsonl.gz")
+    log, erased = with_erasure(make_log(tmp_path / "log.jsonl.gz"), tmp_path / "log.jsonl")
     expected = in_process(log, tmp_path / "inproc")
     worker = Worker(broker_url, namespace, tmp_path)
     try:
@@ -56,6 +59,12 @@ def test_worker_outputs_equal_in_process_replay(
             lambda got: len(got) >= len(expected["campaign-sends"]),
             quiet=0.5,
         )
+        profiles = read_topic(
+            broker_url,
+            namespace + "user-profiles",
+            lambda got: len(got) >= len(expected["user-profiles"]),
+            quiet=0.5,
+        )
     finally:
         exit_code = worker.stop(signal.SIGTERM)
     assert exit_code == 0, f"SIGTERM should stop the worker cleanly:\n{worker.output()[-2000:]}"
@@ -86,6 +95,15 @@ def test_worker_outputs_equal_in_process_replay(
     assert expected["campaign-sends"], "the log should give messages to send"
     assert unique_by_id([r.value for r in sends]) == unique_by_id(expected["campaign-sends"])
 
+    # Profiles: each user's views in the same order and bytes; the erased user's last
+    # record a tombstone (null value, keyed by the user) that compaction deletes them by.
+    got_profiles = profile_values(profiles)
+    assert per_user_or_tombstone(got_profiles) == per_user_or_tombstone(
+        tombstones(expected["user-profiles"])
+    )
+    last = [r for r in profiles if r.key == erased.encode()][-1]
+    assert last.value is None and dict(last.headers)["ce_type"] == b"pulse.user_profile.v1"
+
     # Dead letters: same reasons and bytes; the source says where on the broker it was.
     def essence(value: bytes) -> tuple[str, str, str | None]:
         letter = orjson.loads(value)
@@ -97,6 +115,15 @@ def test_worker_outputs_equal_in_process_replay(
         source = orjson.loads(value)["source"]
         assert source["topic"].startswith(namespace) and source["offset"] >= 0
         assert 0 <= source["partition"] < 4
+
+
+def per_user_or_tombstone(values: list[bytes]) -> list[bytes]:
+    """Views sorted per user (order across users depends on partitions' interleaving)."""
+    keyed = []
+    for value in values:
+        user = b"" if value.startswith(b"tombstone:") else orjson.loads(value)["user_id"].encode()
+        keyed.append((user, value))
+    return [value for _, value in sorted(keyed, key=lambda pair: pair[0])]
 
 
 @pytest.mark.parametrize("ticks_from", ["producer", "worker"])

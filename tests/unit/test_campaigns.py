@@ -49,7 +49,8 @@ def feed(p: Pipeline, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out += [
             o.value for o in p.process(raw(event), {"line": number}) if o.topic != "campaign-sends"
         ]
-    return [v for v in out if v["type"] not in ("segment_change", "churn_risk", "campaign_stats")]
+    others = ("segment_change", "churn_risk", "campaign_stats", "user_profile")
+    return [v for v in out if v["type"] not in others]
 
 
 def kinds(values: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
