@@ -1,4 +1,5 @@
-"""`pulse convert INPUT --from csv|segment|rudderstack --out LOG`: other formats onto Pulse's."""
+"""`pulse convert INPUT --from csv|segment|rudderstack|snowplow --out LOG`: other formats
+onto Pulse's."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from streams.cli.render import console, counts_table, fail
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "convert",
-        help="convert a CSV (with a mapping) or a Segment/RudderStack export to a Pulse log",
+        help="convert a CSV (with a mapping) or a Segment/RudderStack/Snowplow export to a Pulse log",
         description="Writes one Pulse event per line, sorted by event time, to --out; records "
         "that have no Pulse event go to <out>.unmapped.jsonl with the reason. Mappings for "
         "the REES46 and Taobao logs ship with Pulse (--mapping rees46 / taobao).",
     )
     parser.add_argument("input", type=Path, help="the CSV or the JSON-lines export (.gz too)")
     parser.add_argument(
-        "--from", dest="source", required=True, choices=("csv", "segment", "rudderstack")
+        "--from",
+        dest="source",
+        required=True,
+        choices=("csv", "segment", "rudderstack", "snowplow"),
     )
     parser.add_argument(
         "--mapping", default=None, help="with --from csv: rees46, taobao or a mapping YAML file"
@@ -30,7 +34,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.convert import csv_mapping, segment
+    from streams.convert import csv_mapping
+    from streams.convert.formats import LINE_FORMATS
     from streams.convert.result import unmapped_path, write
 
     if not args.input.is_file():
@@ -47,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
             )
         results = csv_mapping.convert(csv_mapping.load_mapping(args.mapping), lines)
     else:
-        results = segment.convert(lines, args.currency.upper())
+        convert_line, currency = LINE_FORMATS[args.source], args.currency.upper()
+        results = (
+            convert_line(line, number, currency)
+            for number, line in enumerate(lines, start=1)
+            if line.strip()
+        )
     outcome = write(results, args.out)
     console.print(counts_table(f"Wrote {args.out}", dict(outcome.by_type), "events"))
     if outcome.unmapped:

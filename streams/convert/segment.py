@@ -16,7 +16,6 @@ unmapped, with their name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -126,9 +125,3 @@ def convert_line(line: str, number: int, currency: str) -> Converted | Unmapped:
         }
         return Converted(ts, order)
     return Unmapped("unmapped", f"track event {name[:60]!r} has no Pulse event", number, line)
-
-
-def convert(lines: Iterable[str], currency: str = "USD") -> Iterator[Converted | Unmapped]:
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield convert_line(line, number, currency)

@@ -42,6 +42,8 @@ ABSURD_TIMESTAMP: Final = "absurd_timestamp"
 UNSUPPORTED_VERSION: Final = "unsupported_version"
 DUPLICATE_EVENT: Final = "duplicate_event_id"
 TOO_LATE: Final = "too_late"
+# A record of a converted format (PULSE_INPUT_FORMAT) whose kind Pulse has no event for.
+UNMAPPED: Final = "unmapped"
 # A valid event the pipeline failed on (a bug, not bad input): kept, never dropped.
 PROCESSING_ERROR: Final = "processing_error"
 REJECT_REASONS: Final = (
@@ -56,6 +58,7 @@ REJECT_REASONS: Final = (
     UNSUPPORTED_VERSION,
     DUPLICATE_EVENT,
     TOO_LATE,
+    UNMAPPED,
     PROCESSING_ERROR,
 )
 

@@ -24,6 +24,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from streams.convert.formats import parse_formats
 from streams.core.config import PulseConfig
 from streams.core.events import PROCESSING_ERROR
 from streams.core.ids import partition_for
@@ -133,7 +134,14 @@ class PulseWorker:
         self._changelog = self.table.changelog_topic.get_topic_name()
         verify = self._verify_partition if settings.verify_recovery else None
         self.runtime = WorkerRuntime(
-            config, self.table, self._fetch_state, self._save_user, verify, self._committed
+            config,
+            self.table,
+            self._fetch_state,
+            self._save_user,
+            verify,
+            self._committed,
+            parse_formats(settings.input_format, INPUT_TOPICS),
+            settings.input_currency.upper(),
         )
         self._assignment: set[TP] = set()
         self.acks = AckSequencer()

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from models.suite import restore_suite
+from streams.convert.formats import PULSE, to_pulse
 from streams.core.campaigns import Ledger
 from streams.core.config import PulseConfig
 from streams.core.errors import InvalidEvent
@@ -159,8 +160,14 @@ class WorkerRuntime:
         send_changelog: Callable[[bytes, bytes | None, int], Awaitable[Any]],
         verify: Callable[[int], Awaitable[int]] | None = None,
         committed: Callable[[str, int], int | None] | None = None,
+        formats: dict[str, str] | None = None,
+        currency: str = "USD",
     ) -> None:
         self.config = config
+        # Topics whose records come in another format (PULSE_INPUT_FORMAT): converted
+        # before decoding; the original bytes stay what a dead letter shows.
+        self.formats = {topic: name for topic, name in (formats or {}).items() if name != PULSE}
+        self.currency = currency
         self.table = table
         self.send_changelog = send_changelog  # (key, value, partition) onto the changelog
         self.fetch_state = fetch_state
@@ -281,8 +288,15 @@ class WorkerRuntime:
         self.stats.records += 1
         self.consumed[topic] += 1
         try:
+            event_bytes = raw
+            if topic in self.formats:
+                event_bytes = to_pulse(
+                    raw, self.formats[topic], self.currency, self.config.stream.max_event_bytes
+                )
             decoded = decode_event(
-                raw, self.config.stream.max_event_bytes, self.config.stream.earliest_event_time
+                event_bytes,
+                self.config.stream.max_event_bytes,
+                self.config.stream.earliest_event_time,
             )
         except InvalidEvent as exc:
             return [undecodable(self.stats, self.config, raw, exc, source)], [], None

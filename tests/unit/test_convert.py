@@ -179,3 +179,130 @@ def test_a_broken_mapping_or_a_missing_one_is_one_line(
     )
     shown = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "types.view" in shown and "Traceback" not in shown
+
+
+SNOWPLOW_ACTION = (
+    "unstruct_event_com_snowplowanalytics_snowplow_ecommerce_snowplow_ecommerce_action_1"
+)
+SNOWPLOW_PRODUCT = "contexts_com_snowplowanalytics_snowplow_ecommerce_product_1"
+SNOWPLOW_TRANSACTION = "contexts_com_snowplowanalytics_snowplow_ecommerce_transaction_1"
+
+
+def snowplow_log() -> list[dict[str, object]]:
+    """Enriched events as Snowplow's Analytics SDK writes them (one key per entity)."""
+
+    def event(n: int, **fields: object) -> dict[str, object]:
+        return {
+            "app_id": "shop",
+            "event_id": f"ev-{n}",
+            "domain_userid": "cookie-1",
+            "user_id": "ana",
+            "collector_tstamp": f"2024-03-0{1 + n // 10}T1{n % 10}:00:00.500Z",
+            "derived_tstamp": f"2024-03-0{1 + n // 10}T1{n % 10}:00:00.000Z",
+            **fields,
+        }
+
+    shoe = {"id": "p1", "category": "shoes", "price": 40, "currency": "EUR", "quantity": 2}
+    return [
+        event(0, event="page_view", event_name="page_view"),
+        event(
+            1,
+            event="unstruct",
+            event_name="snowplow_ecommerce_action",
+            **{SNOWPLOW_ACTION: {"type": "product_view"}, SNOWPLOW_PRODUCT: [shoe]},
+        ),
+        event(
+            2,
+            event="unstruct",
+            event_name="site_search",
+            unstruct_event_com_snowplowanalytics_snowplow_site_search_1={
+                "terms": ["red", "shoes"],
+                "totalResults": 12,
+            },
+        ),
+        event(
+            3,
+            event="unstruct",
+            event_name="snowplow_ecommerce_action",
+            **{SNOWPLOW_ACTION: {"type": "add_to_cart"}, SNOWPLOW_PRODUCT: [shoe]},
+        ),
+        event(
+            4,
+            event="unstruct",
+            event_name="snowplow_ecommerce_action",
+            **{
+                SNOWPLOW_ACTION: {"type": "transaction"},
+                SNOWPLOW_PRODUCT: [shoe],
+                SNOWPLOW_TRANSACTION: [
+                    {"transaction_id": "o1", "revenue": 80, "currency": "EUR", "total_quantity": 2}
+                ],
+            },
+        ),
+        event(5, event="unstruct", **{SNOWPLOW_ACTION: {"type": "list_view"}}),
+        event(
+            17,
+            event="unstruct",
+            **{
+                SNOWPLOW_ACTION: {"type": "transaction"},
+                SNOWPLOW_PRODUCT: [{"id": "p2", "price": 10, "category": "socks"}],
+            },
+        ),
+        event(18, event="unstruct", **{SNOWPLOW_ACTION: {"type": "add_to_cart"}}),
+    ]
+
+
+def test_a_snowplow_export_becomes_events_segments_and_churn_scores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "snowplow.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in snowplow_log()))
+    out = tmp_path / "snowplow-pulse.jsonl"
+    assert main(["convert", str(source), "--from", "snowplow", "--out", str(out)]) == 0
+    events = lines_of(out)
+    assert [(e["type"], e.get("action")) for e in events] == [
+        ("click", "view"),
+        ("search", None),
+        ("click", "add_to_cart"),
+        ("purchase", None),
+        ("purchase", None),
+    ]
+    assert events[1]["query"] == "red shoes" and events[1]["results"] == 12
+    assert events[3]["order_id"] == "o1" and events[3]["total"] == 80.0
+    assert events[3]["currency"] == "EUR" and events[3]["items"][0]["quantity"] == 2
+    assert events[4]["total"] == 10.0 and events[4]["currency"] == "USD"  # summed; default
+    assert {e["user_id"] for e in events} == {"ana"}  # user_id before domain_userid
+    unmapped = lines_of(unmapped_path(out))
+    assert sorted((str(u["reason"]), str(u["detail"])[:20]) for u in unmapped) == [
+        ("bad_record", "add_to_cart without "),
+        ("unmapped", "ecommerce action 'li"),
+        ("unmapped", "page_view events hav"),
+    ]
+    capsys.readouterr()
+    replayed = tmp_path / "replayed"
+    assert main(["replay", str(out), "--out", str(replayed), "--all-scores", "--quiet"]) == 0
+    summary = orjson.loads((replayed / "summary.json").read_bytes())
+    assert summary["rejected_by_reason"] == {} and summary["accepted"] == 5
+    assert (replayed / "segment-changes.jsonl").read_bytes().count(b'"dimension":"lifecycle"') >= 1
+    assert len((replayed / "churn-scores.jsonl").read_bytes().splitlines()) >= 2  # each order
+
+
+def test_input_formats_per_topic_and_their_errors() -> None:
+    from streams.convert.formats import parse_formats, to_pulse
+    from streams.core.errors import ConfigError, InvalidEvent
+
+    topics = ("clicks", "searches", "purchases", "profiles")
+    assert parse_formats("", topics) == dict.fromkeys(topics, "pulse")
+    assert parse_formats("clicks=snowplow", topics)["clicks"] == "snowplow"
+    assert parse_formats("clicks=snowplow", topics)["purchases"] == "pulse"
+    for bad in ("segmnet", "orders=segment", "clicks=xml"):
+        with pytest.raises(ConfigError, match="PULSE_INPUT_FORMAT"):
+            parse_formats(bad, topics)
+    page = orjson.dumps(snowplow_log()[0])
+    with pytest.raises(InvalidEvent) as unmapped:
+        to_pulse(page, "snowplow", "USD", 10_000)
+    assert unmapped.value.reason == "unmapped"
+    with pytest.raises(InvalidEvent) as big:
+        to_pulse(page, "snowplow", "USD", 10)
+    assert big.value.reason == "oversized"
+    view = orjson.loads(to_pulse(orjson.dumps(snowplow_log()[1]), "snowplow", "USD", 10_000))
+    assert (view["type"], view["action"], view["item_id"]) == ("click", "view", "p1")
