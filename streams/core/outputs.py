@@ -28,7 +28,7 @@ from streams.core.churn import Scored
 from streams.core.events import SCHEMA_VERSION
 from streams.core.feature_view import VARIABLES
 from streams.core.ids import derive_id
-from streams.core.timefmt import format_ts
+from streams.core.timefmt import format_ts, parse_ts
 
 SEGMENT_CHANGES: Final = "segment-changes"
 CHURN_RISK: Final = "churn-risk"
@@ -232,13 +232,24 @@ def is_tombstone(output: Output) -> bool:
     return output.topic == USER_PROFILES and output.value.get("removed") is not None
 
 
+def record_time(output: Output) -> int | None:
+    """The event time (epoch ms) an output's Kafka record carries; None (the producer's
+    clock) for an output without one (a dead letter of an unreadable record).
+
+    >>> from streams.core.changes import Change
+    >>> record_time(segment_change(Change("u1", "lifecycle", "", "new", "first", 1000, "e1")))
+    1000
+    """
+    ts = output.value.get("ts")
+    return parse_ts(ts) if isinstance(ts, str) else None
+
+
 def headers(output: Output, source: str = "pulse") -> list[tuple[str, bytes]]:
     """Kafka headers to route an output on without parsing it: the CloudEvents Kafka
     binding's `ce_` attributes (binary mode) and the content type.
 
-    The record's own timestamp stays the time it was produced: event time can be years
-    old in a replayed log, and brokers expire records by their timestamp (retention.ms),
-    so outputs of an old log would be deleted as they arrive. Event time is `ce_time`.
+    `ce_time` is the event time (the record's own timestamp too with
+    PULSE_OUTPUT_TIMESTAMP=event; `record_time`).
 
     >>> from streams.core.changes import Change
     >>> out = segment_change(Change("u1", "lifecycle", "", "new", "first activity", 0, "e1"))

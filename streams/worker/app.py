@@ -28,7 +28,14 @@ from streams.convert.formats import parse_formats
 from streams.core.config import PulseConfig
 from streams.core.events import PROCESSING_ERROR
 from streams.core.ids import partition_for
-from streams.core.outputs import OUTPUT_TOPICS, Output, encode, headers, is_tombstone
+from streams.core.outputs import (
+    OUTPUT_TOPICS,
+    Output,
+    encode,
+    headers,
+    is_tombstone,
+    record_time,
+)
 from streams.core.pipeline import reject
 from streams.core.state import UserState
 from streams.core.ticks import TICK_TOPIC, tick_record
@@ -161,6 +168,7 @@ class PulseWorker:
         )
         self._tick_topic = settings.topic(TICK_TOPIC)
         self._source = f"pulse/{settings.app_id}"  # ce_source of every output
+        self._event_timestamps = settings.event_timestamps()
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -231,11 +239,15 @@ class PulseWorker:
         value: bytes | None,
         partition: int | None,
         record_headers: list[tuple[str, bytes]] | None = None,
+        timestamp_ms: int | None = None,
     ) -> Any:
         # Straight into Faust's producer: the Topic/Channel path costs more than the
         # core's work per event, and `send_soon`'s buffer may not be flushed before a
         # commit. The producer's flush before each commit covers what is sent here.
-        return await self.app.producer.send(topic, key, value, partition, None, record_headers)
+        # Faust's producer takes seconds and truncates `s * 1000.0` back to ms; half a ms
+        # more keeps float rounding from ever landing one ms early.
+        timestamp = (timestamp_ms + 0.5) / 1000 if timestamp_ms is not None else None
+        return await self.app.producer.send(topic, key, value, partition, timestamp, record_headers)
 
     async def _save_user(self, key: bytes, value: bytes | None, partition: int) -> Any:
         return await self._send(self._changelog, key, value, partition)
@@ -247,6 +259,7 @@ class PulseWorker:
             None if is_tombstone(output) else encode(output.value),
             None,
             headers(output, self._source),
+            record_time(output) if self._event_timestamps else None,
         )
 
     async def _commit(self, force: bool = False) -> None:

@@ -71,7 +71,8 @@ def test_worker_outputs_equal_in_process_replay(
     got = [record.value for record in changes]
     assert len(got) == len(expected["segment-changes"]), worker.output()[-2000:]
     # Headers to route on without parsing: CloudEvents' ce_ attributes, the content type.
-    for record in [*changes, *risks, *messages, *dead]:
+    views = [record for record in profiles if record.value is not None]
+    for record in [*changes, *risks, *messages, *dead, *views]:
         value, found = orjson.loads(record.value), dict(record.headers)
         assert found["ce_id"] == value["id"].encode() and found["ce_specversion"] == b"1.0"
         assert found["ce_type"] == f"pulse.{value['type']}.v1".encode()
@@ -154,3 +155,53 @@ def test_a_quiet_partition_follows_the_others_through_the_broker_too(
     finally:
         worker.stop()
     assert unique_by_id([record.value for record in records]) == expected
+
+
+def test_with_event_timestamps_each_output_record_carries_its_event_time(
+    broker_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """PULSE_OUTPUT_TIMESTAMP=event: the Kafka timestamp of every output is the event time
+    of its cause (a log dated today: older ones would meet the topic's retention)."""
+    import time
+
+    from streams.core.timefmt import parse_ts
+    from tests.helpers import click, profile, purchase
+
+    now = int(time.time() * 1000) - 3_600_000
+    events = [
+        profile("ana", now, consent={"email": True}),
+        click("ana", now + 1_001),
+        purchase("ana", now + 60_017),
+        click("ben", now + 120_123),
+        b"{not json",
+    ]
+    log = tmp_path / "today.jsonl"
+    log.write_bytes(
+        b"".join((e if isinstance(e, bytes) else orjson.dumps(e)) + b"\n" for e in events)
+    )
+    expected = in_process(log, tmp_path / "inproc")
+    worker = Worker(broker_url, namespace, tmp_path, extra_env={"PULSE_OUTPUT_TIMESTAMP": "event"})
+    try:
+        produce(broker_url, namespace, log)
+        records = [
+            record
+            for topic in ("segment-changes", "user-profiles", "dead-letters")
+            for record in read_topic(
+                broker_url,
+                namespace + topic,
+                lambda got, topic=topic: len(got) >= len(expected[topic]),
+                quiet=0.5,
+            )
+        ]
+    finally:
+        assert worker.stop(signal.SIGTERM) == 0
+    assert len(records) == sum(
+        len(expected[t]) for t in ("segment-changes", "user-profiles", "dead-letters")
+    )
+    stamped = 0
+    for record in records:
+        value = orjson.loads(record.value)
+        if value.get("ts"):
+            assert record.timestamp == parse_ts(value["ts"]), value
+            stamped += 1
+    assert stamped >= len(records) - 1  # all but the unreadable record's dead letter
