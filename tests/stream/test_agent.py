@@ -39,6 +39,7 @@ class Harness:
             value: bytes | None,
             partition: int | None,
             record_headers: list[tuple[str, bytes]] | None = None,
+            timestamp_ms: int | None = None,
         ) -> None:
             self.sent.append(("changelog" if topic == changelog else topic, key, value))
 
