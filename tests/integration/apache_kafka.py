@@ -3,7 +3,7 @@
 The broker jars come from Maven Central through tests/integration/kafka/pom.xml (pinned
 to the Kafka that docker-compose.yml runs), copied once into a cache directory
 (`PULSE_KAFKA_CACHE`, default ~/.cache/pulse-test-kafka/<version>). The broker gets free
-ports, a fresh log directory, a formatted KRaft storage and a short log4j setup; it stops
+ports, a fresh log directory, a formatted KRaft storage and warnings-only logging; it stops
 with the test session (and with this process, even when killed).
 """
 
@@ -24,11 +24,6 @@ from streams.broker import _die_with_parent, free_port
 POM = Path(__file__).parent / "kafka" / "pom.xml"
 VERSION = re.search(r"<artifactId>kafka_2.13</artifactId>\s*<version>([^<]+)<", POM.read_text())
 KAFKA_VERSION = VERSION.group(1) if VERSION else "unknown"
-LOG4J = """log4j.rootLogger=WARN, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-"""
 
 
 class KafkaUnavailable(RuntimeError):
@@ -88,7 +83,9 @@ class ApacheKafka:
             "java",
             "-Xms256m",
             "-Xmx768m",
-            f"-Dlog4j.configuration=file:{self._dir / 'log4j.properties'}",
+            # SLF4J's simple binding (tests/integration/kafka/pom.xml): warnings and errors.
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
             "-cp",
             f"{libs}/*",
             *args,
@@ -96,7 +93,6 @@ class ApacheKafka:
 
     def start(self, timeout: float = 90.0) -> ApacheKafka:
         libs = broker_jars()
-        (self._dir / "log4j.properties").write_text(LOG4J)
         config = self._dir / "server.properties"
         config.write_text(
             "\n".join(
