@@ -14,7 +14,7 @@ import time
 import faust
 
 from streams.core.topics import INPUT_TOPICS
-from streams.worker.app import set_fetch_wait
+from streams.worker.compat import set_fetch_wait
 
 
 def main() -> None:

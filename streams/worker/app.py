@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from typing import Any
 
@@ -43,7 +42,15 @@ from streams.core.topics import INPUT_TOPICS
 from streams.logs import json_logging
 from streams.settings import Settings
 from streams.worker.acks import AckSequencer
-from streams.worker.compat import partition_owner
+from streams.worker.compat import (
+    called_from_faust_channels,
+    commit_offsets,
+    committed_offset,
+    fetch_state,
+    partition_owner,
+    set_fetch_wait,
+    tables_recovered,
+)
 from streams.worker.kafka_clients import aiokafka_options, faust_credentials
 from streams.worker.lookup import UserLookup
 from streams.worker.recovery import read_to_end, repair
@@ -59,24 +66,11 @@ FLUSH_RECORDS = 500
 FLUSH_SECONDS = 0.25
 
 
-def set_fetch_wait(app: faust.App, wait_ms: int) -> None:
-    """Faust 0.15 hard-codes the consumer's fetch wait at 1,500 ms; use ours instead.
-
-    A broker that does not answer a waiting fetch when data arrives (tansu) makes every
-    event wait for it, so it bounds latency; Apache Kafka answers early either way.
-    """
-    try:
-        consumer = app.consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
-        consumer._fetcher._fetch_max_wait_ms = wait_ms
-    except AttributeError as exc:  # another Faust/aiokafka layout: keep its default
-        log.warning("cannot set the fetch wait (%r); Faust's default applies", exc)
-
-
 class PulseApp(faust.App):
     """A Faust app whose input stream buffers survive flow resumption (see module doc)."""
 
     def FlowControlQueue(self, maxsize: int | None = None, *, clear_on_resume: bool = False) -> Any:
-        if sys._getframe(1).f_globals.get("__name__") == "faust.channels":
+        if called_from_faust_channels():
             # A record in the buffer was fetched for the current assignment (older
             # generations are skipped by the stream); dropping it loses it when Faust's
             # read offset has already moved past it. Duplicates are ignored downstream.
@@ -187,24 +181,10 @@ class PulseWorker:
 
     def _fetch_state(self, topic: str, partition: int) -> tuple[int | None, int | None]:
         """(highwater, fetch position) of an input partition; (None, None) if unknown."""
-        try:
-            # Faust does not expose the fetch position; read it from the aiokafka consumer.
-            consumer = self.app.consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
-            state = consumer._subscription.subscription.assignment.state_value(
-                TP(self.settings.topic(topic), partition)
-            )
-        except Exception:  # noqa: BLE001 - not assigned or not started: unknown
-            return None, None
-        if state is None:
-            return None, None
-        position = state.position if state.has_valid_position else None
-        return state.highwater, position
+        return fetch_state(self.app, self.settings.topic(topic), partition)
 
     def _committed(self, topic: str, partition: int) -> int | None:
-        # Faust keeps the group's committed offsets (next offset to read) after each seek.
-        offsets = getattr(self.app.consumer, "_committed_offset", {})
-        value = offsets.get(TP(self.settings.topic(topic), partition))
-        return int(value) if value is not None else None
+        return committed_offset(self.app, self.settings.topic(topic), partition)
 
     async def _verify_partition(self, partition: int) -> int:
         topic = self._changelog
@@ -270,7 +250,7 @@ class PulseWorker:
         self._last_commit = time.monotonic()
         # Flushes the producer first, so every output and saved state before these
         # offsets is on the broker; partitions no longer assigned are left out.
-        await self.app.consumer._commit_offsets(offsets)  # type: ignore[attr-defined]
+        await commit_offsets(self.app, offsets)
 
     def _commit_due(self, now: float) -> bool:
         return (
@@ -297,8 +277,7 @@ class PulseWorker:
         partition = partition_for(user_id, self.config.stream.partitions)
         if partition not in {tp.partition for tp in self._assignment}:
             raise LookupError(f"partition {partition} is moving to another worker")
-        recovery = getattr(self.app.tables, "recovery", None)
-        if recovery is not None and not recovery.completed.is_set():
+        if not tables_recovered(self.app):
             raise LookupError("restoring tables from the changelog")
         if partition not in self.runtime.partitions:
             await self.runtime.ensure_partition(partition)
@@ -324,8 +303,7 @@ class PulseWorker:
             return False, "not joined to the consumer group yet"
         if getattr(app, "rebalancing", False):
             return False, "rebalancing"
-        recovery = getattr(app.tables, "recovery", None)
-        if recovery is not None and not recovery.completed.is_set():
+        if not tables_recovered(app):
             return False, "restoring tables from the changelog"
         stuck = self.stall.observe(time.monotonic(), self.positions())
         if stuck:

@@ -1,14 +1,76 @@
-"""Where the worker reaches into Faust's internals (faust-streaming 0.15, as pinned in pyproject.toml).
+"""Every place the worker reaches into Faust's or aiokafka's internals, and only here.
 
-Each accessor names what it reads and degrades to "unknown" when a Faust release moves it,
-so an upgrade shows up as a failing compat test, not as a crash in production.
+Pinned to the versions in pyproject.toml (faust-streaming 0.15, aiokafka 0.10-0.14);
+`tests/unit/test_compat.py` checks each attribute below still exists in the installed
+versions, so an upgrade that moves one fails that test instead of a worker in production.
+Each accessor degrades to "unknown" (None, a default) where the worker can go on without.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 from faust.types import TP
+
+log = logging.getLogger("pulse.worker")
+
+
+def aiokafka_consumer(app: Any) -> Any:
+    """The aiokafka consumer behind Faust's consumer thread (started on first use)."""
+    return app.consumer._thread._ensure_consumer()
+
+
+def set_fetch_wait(app: Any, wait_ms: int) -> None:
+    """Faust 0.15 hard-codes the consumer's fetch wait at 1,500 ms; use ours instead.
+
+    A broker that does not answer a waiting fetch when data arrives (tansu) makes every
+    event wait for it, so it bounds latency; Apache Kafka answers early either way.
+    """
+    try:
+        aiokafka_consumer(app)._fetcher._fetch_max_wait_ms = wait_ms
+    except AttributeError as exc:  # another Faust/aiokafka layout: keep its default
+        log.warning("cannot set the fetch wait (%r); Faust's default applies", exc)
+
+
+def fetch_state(app: Any, topic: str, partition: int) -> tuple[int | None, int | None]:
+    """(highwater, fetch position) of an assigned partition; (None, None) if unknown.
+    Faust does not expose the fetch position: it is read from aiokafka's subscription."""
+    try:
+        assignment = aiokafka_consumer(app)._subscription.subscription.assignment
+        state = assignment.state_value(TP(topic, partition))
+    except Exception:  # noqa: BLE001 - not assigned or not started: unknown
+        return None, None
+    if state is None:
+        return None, None
+    position = state.position if state.has_valid_position else None
+    return state.highwater, position
+
+
+def committed_offset(app: Any, topic: str, partition: int) -> int | None:
+    """The group's committed offset (next offset to read), as Faust keeps it after a seek."""
+    value = getattr(app.consumer, "_committed_offset", {}).get(TP(topic, partition))
+    return int(value) if value is not None else None
+
+
+async def commit_offsets(app: Any, offsets: dict[Any, int]) -> None:
+    """Commit exactly these offsets (Faust flushes its producer first; partitions no longer
+    assigned are left out). Not `Consumer.commit()`: that commits what Faust counts as
+    acked, gaps included (docs/streaming.md)."""
+    await app.consumer._commit_offsets(offsets)
+
+
+def called_from_faust_channels() -> bool:
+    """True when the caller's caller is `faust.channels` (a stream's input buffer is being
+    made): `PulseApp.FlowControlQueue` keeps those buffers across flow resumption."""
+    return sys._getframe(2).f_globals.get("__name__") == "faust.channels"
+
+
+def tables_recovered(app: Any) -> bool:
+    """False while Faust restores tables from their changelogs."""
+    recovery = getattr(app.tables, "recovery", None)
+    return recovery is None or recovery.completed.is_set()
 
 
 def partition_owner(app: Any, changelog_topic: str, partition: int) -> str | None:
