@@ -75,6 +75,10 @@ class Settings:
     # retention are deleted within minutes (measured on Apache Kafka), so it suits a
     # live stream only. Event time is always in the `ce_time` header.
     output_timestamp: str = "produce"
+    # at_least_once, or exactly_once (Apache Kafka only: needs transactions): everything
+    # a batch caused and its input offsets in one transaction per input partition;
+    # consumers read outputs with isolation.level=read_committed.
+    processing_guarantee: str = "at_least_once"
     # Faust's own Prometheus sensors (prefix faust_) beside ours: they cost ~11 % of
     # throughput (measured with pulse bench worker), so they are opt-in.
     faust_sensors: bool = False
@@ -117,6 +121,17 @@ class Settings:
                 "use produce (the default) or event",
             )
         return self.output_timestamp == "event"
+
+    def exactly_once(self) -> bool:
+        """True for PULSE_PROCESSING_GUARANTEE=exactly_once (checked)."""
+        if self.processing_guarantee not in ("at_least_once", "exactly_once"):
+            raise ConfigError(
+                "environment",
+                None,
+                f"PULSE_PROCESSING_GUARANTEE={self.processing_guarantee!r} is not a guarantee",
+                "use at_least_once (the default) or exactly_once (Apache Kafka)",
+            )
+        return self.processing_guarantee == "exactly_once"
 
     def lookup_url(self) -> str:
         """Where other workers send a `GET /users/{id}` this worker owns."""

@@ -46,10 +46,12 @@ from streams.worker.compat import (
     called_from_faust_channels,
     commit_offsets,
     committed_offset,
+    ensure_transaction,
     fetch_state,
     partition_owner,
     set_fetch_wait,
     tables_recovered,
+    transactional_id,
 )
 from streams.worker.kafka_clients import aiokafka_options, faust_credentials
 from streams.worker.lookup import UserLookup
@@ -97,7 +99,10 @@ class PulseWorker:
             broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
             broker_commit_interval=settings.commit_interval_s,
             consumer_auto_offset_reset="earliest",
-            processing_guarantee="at_least_once",
+            # exactly_once: Faust keeps one transactional producer per input partition
+            # (fencing a zombie owner) and reads with isolation read_committed; the worker
+            # puts everything a batch caused into that partition's transaction (below).
+            processing_guarantee=settings.processing_guarantee,
             # Records are never acked through Faust (the worker commits its own offsets);
             # shutdown and rebalances must not wait for acks.
             stream_wait_empty=False,
@@ -163,6 +168,11 @@ class PulseWorker:
         self._tick_topic = settings.topic(TICK_TOPIC)
         self._source = f"pulse/{settings.app_id}"  # ce_source of every output
         self._event_timestamps = settings.event_timestamps()
+        self._exactly_once = settings.exactly_once()
+        self._current = 0  # the input partition whose records are being handled
+        self._in_transaction: set[int] = set()  # partitions with writes since their commit
+        # Exactly-once: a record's immediate outputs, held until its offset is released.
+        self._held: dict[tuple[Any, int], tuple[list[Output], str | None]] = {}
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -188,7 +198,10 @@ class PulseWorker:
 
     async def _verify_partition(self, partition: int) -> int:
         topic = self._changelog
-        latest = await read_to_end(aiokafka_options(self.settings), topic, partition)
+        options = aiokafka_options(self.settings)
+        if self._exactly_once:  # what aborted transactions wrote is not state
+            options["isolation_level"] = "read_committed"
+        latest = await read_to_end(options, topic, partition)
         repaired = repair(self.table.data, latest)
         if repaired:
             log.warning(
@@ -211,6 +224,7 @@ class PulseWorker:
         self._assignment -= set(revoked)
         self.runtime.forget(moved)
         self.acks.forget(moved)
+        self._held = {key: held for key, held in self._held.items() if key[0][1] not in moved}
 
     async def _send(
         self,
@@ -227,9 +241,18 @@ class PulseWorker:
         # Faust's producer takes seconds and truncates `s * 1000.0` back to ms; half a ms
         # more keeps float rounding from ever landing one ms early.
         timestamp = (timestamp_ms + 0.5) / 1000 if timestamp_ms is not None else None
-        return await self.app.producer.send(topic, key, value, partition, timestamp, record_headers)
+        transaction = None
+        if self._exactly_once:
+            # Into the transaction of the input partition whose records caused it.
+            transaction = transactional_id(self.app, self._changelog, self._current)
+            await ensure_transaction(self.app, transaction)
+            self._in_transaction.add(self._current)
+        return await self.app.producer.send(
+            topic, key, value, partition, timestamp, record_headers, transactional_id=transaction
+        )
 
     async def _save_user(self, key: bytes, value: bytes | None, partition: int) -> Any:
+        self._current = partition
         return await self._send(self._changelog, key, value, partition)
 
     async def _emit(self, output: Output) -> None:
@@ -243,14 +266,37 @@ class PulseWorker:
         )
 
     async def _commit(self, force: bool = False) -> None:
-        """Commit the processed prefix of each partition (at most every commit interval)."""
+        """Commit the processed prefix of each partition (at most every commit interval).
+
+        At-least-once: flushes the producer first, so every output and saved state
+        before these offsets is on the broker. Exactly-once: commits each partition's
+        transaction with its offsets — the caller saved everything first, in the same
+        turn, so the transaction holds exactly what these offsets caused.
+        """
+        if self._exactly_once:
+            await self._commit_transactions()
+            return
         if not self._uncommitted or not (force or self._commit_due(time.monotonic())):
             return
         offsets, self._uncommitted = self._uncommitted, {}
         self._last_commit = time.monotonic()
-        # Flushes the producer first, so every output and saved state before these
-        # offsets is on the broker; partitions no longer assigned are left out.
-        await commit_offsets(self.app, offsets)
+        await commit_offsets(self.app, offsets)  # (partitions no longer assigned left out)
+
+    async def _commit_transactions(self) -> None:
+        offsets, self._uncommitted = self._uncommitted, {}
+        self._last_commit = time.monotonic()
+        # A partition that wrote but moved no offset (a batch still in the merger) commits
+        # its current offsets again, so no transaction stays open to time out.
+        moved = {tp.partition for tp in offsets}
+        for partition in self._in_transaction - moved:
+            for tp in self._assignment:
+                if tp.partition == partition and tp not in offsets:
+                    committed = committed_offset(self.app, tp.topic, partition)
+                    if committed is not None:
+                        offsets[tp] = committed
+        self._in_transaction = set()
+        if offsets:
+            await commit_offsets(self.app, offsets)
 
     def _commit_due(self, now: float) -> bool:
         return (
@@ -345,6 +391,7 @@ class PulseWorker:
         if not self._assigned(message):
             return  # fetched before a rebalance; redelivered to the new owner
         partition, tp = message.partition, (message.topic, message.partition)
+        self._current = partition
         if partition not in self.runtime.partitions:  # an await per record costs; skip it
             await self.runtime.ensure_partition(partition)
         logical = self._logical[message.topic]
@@ -358,18 +405,30 @@ class PulseWorker:
         ready: list[Any] = []
         if accepted is not None:
             immediate, ready, rekey_to = accepted
-            if rekey_to is not None:
-                # Not keyed by user id: send it again, keyed, to the partition owning the
-                # user.
-                await self._send(message.topic, rekey_to.encode("utf-8"), event.value, None)
-            for output in immediate:
-                await self._emit(output)
+            if self._exactly_once and (immediate or rekey_to is not None):
+                # Sent when the record's turn comes (every earlier record of its
+                # partition done), so they go in the transaction that commits its offset:
+                # a kill can never leave them committed and the record to be read again.
+                self._held[(tp, message.offset)] = (immediate, rekey_to)
+            else:
+                await self._send_immediate(message, event.value, immediate, rekey_to)
             if rekey_to is None and not immediate:
                 finished = []  # queued in the merger; finished when processed
         await self._finish(partition, ready, finished)
 
+    async def _send_immediate(
+        self, message: Any, value: bytes | None, immediate: list[Output], rekey_to: str | None
+    ) -> None:
+        """A record's own outputs that need no processing: its dead letter, or the record
+        itself re-sent, keyed by user id, to the partition owning the user."""
+        if rekey_to is not None:
+            await self._send(message.topic, rekey_to.encode("utf-8"), value, None)
+        for output in immediate:
+            await self._emit(output)
+
     async def _finish(self, partition: int, ready: list[Any], finished: list[Any]) -> None:
         """Process released records, save state and progress, then commit."""
+        self._current = partition
         for pending in ready:
             for output in self._process(partition, pending):
                 await self._emit(output)
@@ -381,15 +440,30 @@ class PulseWorker:
         released = [acked for done in finished for acked in self.acks.done(*done)]
         for acked in released:
             done = acked.message
+            held = self._held.pop((done.tp, done.offset), None) if self._held else None
+            if held is not None:
+                await self._send_immediate(done, acked.value, *held)
             self.runtime.mark_processed(partition, self._logical[done.topic], done.offset)
         if released:
             self._unsaved.setdefault(partition, []).extend(released)
             self._unsaved_count += len(released)
         now = time.monotonic()
+        if self._exactly_once:
+            if now - self._last_commit >= self.settings.commit_interval_s:
+                await self._save_and_commit()
+            return
         if self._unsaved_count >= FLUSH_RECORDS or now - self._last_flush >= FLUSH_SECONDS:
             await self._save()
         if self._commit_due(now):  # checked here: an await per record costs
             await self._commit()
+
+    async def _save_and_commit(self) -> None:
+        """Exactly-once: users, models, ledger and progress of every partition, then each
+        partition's transaction with its offsets — one turn, no record in between, so a
+        transaction holds exactly what its offsets caused (models too: after a crash the
+        partition restarts from a consistent point and replays to the same outputs)."""
+        await self._save(final=True)
+        await self._commit_transactions()
 
     def _process(self, partition: int, pending: Any) -> list[Output]:
         try:
@@ -427,19 +501,24 @@ class PulseWorker:
         for partition, released in unsaved.items():
             if partition not in self.runtime.partitions:
                 continue  # moved away: the new owner re-reads from the last commit
+            self._current = partition
             await self.runtime.flush(partition, final)
             for acked in released:
                 self._uncommitted[acked.message.tp] = acked.message.offset + 1
         if final:
             for partition in list(self.runtime.partitions):
                 if partition not in unsaved:
+                    self._current = partition
                     await self.runtime.flush(partition, final)
 
     async def _save_now(self, timeout: float, when: str) -> bool:
         """Save outside the agent's turn (rebalance, shutdown); False if it failed."""
         try:
             async with asyncio.timeout(timeout), self._lock:
-                await self._save(final=True)
+                if self._exactly_once:
+                    await self._save_and_commit()
+                else:
+                    await self._save(final=True)
         except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
             log.warning("saving state %s failed: %r", when, exc)
             return False
@@ -461,6 +540,10 @@ class PulseWorker:
                 ready = self.runtime.poll(partition)
                 if ready:
                     await self._finish(partition, ready, [])
+            if self._exactly_once:
+                if time.monotonic() - self._last_commit >= self.settings.commit_interval_s:
+                    await self._save_and_commit()
+                return
             if self._unsaved:
                 await self._save()
             await self._commit()

@@ -82,3 +82,22 @@ def partition_owner(app: Any, changelog_topic: str, partition: int) -> str | Non
         return None
     url = owners.get(TP(changelog_topic, partition))
     return str(url) if url else None
+
+
+def transactional_id(app: Any, changelog_topic: str, partition: int) -> str:
+    """The id of Faust's transactional producer for an input partition (exactly-once):
+    `{app id}-{topic group}-{partition}`, as its TransactionManager names them."""
+    group = app.assignor.group_for_topic(changelog_topic)
+    return f"{app.conf.id}-{group}-{partition}"
+
+
+async def ensure_transaction(app: Any, transactional_id: str) -> None:
+    """Make sure the partition's transactional producer exists and is in a transaction.
+
+    Faust 0.15 stops and restarts these producers on every rebalance and can leave one
+    outside a transaction (faust-streaming issue #323: "Can't send messages while not in
+    transaction" crashed the worker in our two-worker test); begin one when it did.
+    """
+    producer = app.producer._transaction_producers.get(transactional_id)
+    if producer is None or not producer._txn_manager.is_in_transaction():
+        await app.producer.begin_transaction(transactional_id)

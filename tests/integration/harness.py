@@ -81,14 +81,23 @@ def produce(
 
 
 def read_topic(
-    url: str, topic: str, until: Any, timeout: float = 120.0, quiet: float = 3.0
+    url: str,
+    topic: str,
+    until: Any,
+    timeout: float = 120.0,
+    quiet: float = 3.0,
+    isolation_level: str = "read_uncommitted",
 ) -> list[Any]:
     """Read a topic from the start until `until(records)` holds and it has been quiet for
     `quiet` seconds (so late duplicates are seen too), or until `timeout`."""
 
     async def main() -> list[Any]:
         consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap(url), group_id=None, auto_offset_reset="earliest"
+            topic,
+            bootstrap_servers=bootstrap(url),
+            group_id=None,
+            auto_offset_reset="earliest",
+            isolation_level=isolation_level,
         )
         await consumer.start()
         records: list[Any] = []

@@ -41,6 +41,12 @@ def test_every_internal_the_worker_reads_is_where_compat_looks() -> None:
     assert "clear_on_resume=True" in inspect.getsource(faust.channels)
     # tables_recovered: the table manager's recovery service and its `completed` event.
     assert "recovery" in inspect.getsource(faust.tables.manager.TableManager)
+    # transactional_id / ensure_transaction: Faust's per-partition transactional producers.
+    assert "_transaction_producers" in driver.Producer.__annotations__
+    assert "transactional_id_format" in inspect.getsource(consumer.TransactionManager)
+    assert "self._txn_manager = TransactionManager(" in inspect.getsource(
+        __import__("aiokafka").AIOKafkaProducer.__init__
+    )
     # partition_owner: the assignor's map of (changelog topic, partition) → worker URL.
     assert "self._tps_url = " in inspect.getsource(assignor.PartitionAssignor.__init__)
 
