@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -38,6 +39,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
@@ -220,9 +222,8 @@ def _paced_records(log: Path, prefix: str, limit: int) -> dict[bytes, tuple[str,
 
 
 async def _passthrough_latency(
-    bootstrap: str, log: Path, rate: float, limit: int, wait_ms: int
+    bootstrap: str, log: Path, rate: float, limit: int, wait_ms: int, prefix: str = "pass-"
 ) -> list[float]:
-    prefix = "pass-"
     await ensure_topics({"bootstrap_servers": bootstrap}, 4, "bench", prefix)
     records = _paced_records(log, prefix, limit)
     consumer = AIOKafkaConsumer(
@@ -297,13 +298,18 @@ async def _changelog_bytes(bootstrap: str, topic: str) -> tuple[int, int]:
     """(records, bytes of keys and values) of a topic, read from the start to its end."""
     from aiokafka import TopicPartition
 
+    # The partition count from the admin API: a consumer without a subscription does not
+    # learn it from `topics()` on Apache Kafka (it did on tansu: 0 records were reported).
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = {p["partition"] for t in described for p in t.get("partitions", [])}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.topics()  # refresh metadata once
-            partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return 0, 0
@@ -333,16 +339,21 @@ def _input_bytes(log: Path) -> int:
 class _PulseRuns:
     """Pulse workers, one at a time, each on a fresh prefix holding the same log."""
 
-    def __init__(self, url: str, bootstrap: str, log: Path, events: int, directory: Path) -> None:
+    def __init__(
+        self, url: str, bootstrap: str, log: Path, events: int, directory: Path, token: str
+    ) -> None:
         self.url, self.bootstrap, self.log, self.events = url, bootstrap, log, events
         self.directory = directory
         self.runs = 0
         self.rss: list[tuple[float, float]] = []  # (share consumed, MiB) of metered runs
         self.last_prefix = ""
+        # Topic names unique to this bench: a second bench on the same broker would find
+        # the first one's topics, log and committed offsets (and measure nothing).
+        self.token = token
 
     def run(self, metered: bool) -> float:
         self.runs += 1
-        prefix = f"pulse{self.runs}-"
+        prefix = f"{self.token}pulse{self.runs}-"
         asyncio.run(_produce(self.bootstrap, prefix, self.log))
         port = free_port() if metered else 0
         worker = PulseProcess(self.url, prefix, self.directory / prefix, port)
@@ -413,11 +424,12 @@ def _measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         paced_log = _make_log(directory, "paced", args.users, 10, later)
         events = _count(log)
         _say(console, args, f"{events:,} events; bare aiokafka loop …")
-        asyncio.run(_produce(bootstrap, "bare-", log))
-        bare = asyncio.run(_bare_rate(bootstrap, "bare-", events, wait_ms))
+        token = f"b{uuid.uuid4().hex[:6]}-"  # this bench's topics, apart from any other's
+        asyncio.run(_produce(bootstrap, token + "bare-", log))
+        bare = asyncio.run(_bare_rate(bootstrap, token + "bare-", events, wait_ms))
         _say(console, args, "trivial Faust agent …")
-        trivial = _trivial_rate(url, "bare-", events, wait_ms)
-        runs = _PulseRuns(url, bootstrap, log, events, directory)
+        trivial = _trivial_rate(url, token + "bare-", events, wait_ms)
+        runs = _PulseRuns(url, bootstrap, log, events, directory, token)
         metered: list[float] = []
         unmetered: list[float] = []
         for round_number in range(1, args.rounds + 1):
@@ -436,10 +448,10 @@ def _measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         rate = args.rate if args.rate else round(0.3 * capacity)
         _say(console, args, f"latency at {rate:.0f} events/s: pass-through …")
         passthrough = asyncio.run(
-            _passthrough_latency(bootstrap, paced_log, rate, args.paced, wait_ms)
+            _passthrough_latency(bootstrap, paced_log, rate, args.paced, wait_ms, token + "pass-")
         )
         _say(console, args, "latency: Pulse worker …")
-        latency_prefix = "latency-"
+        latency_prefix = token + "latency-"
         asyncio.run(_produce(bootstrap, latency_prefix, log))
         worker = PulseProcess(url, latency_prefix, directory / latency_prefix, 0)
         stack.callback(worker.stop)

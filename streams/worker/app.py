@@ -234,6 +234,7 @@ class PulseWorker:
         partition: int | None,
         record_headers: list[tuple[str, bytes]] | None = None,
         timestamp_ms: int | None = None,
+        transactional: bool = True,
     ) -> Any:
         # Straight into Faust's producer: the Topic/Channel path costs more than the
         # core's work per event, and `send_soon`'s buffer may not be flushed before a
@@ -242,7 +243,7 @@ class PulseWorker:
         # more keeps float rounding from ever landing one ms early.
         timestamp = (timestamp_ms + 0.5) / 1000 if timestamp_ms is not None else None
         transaction = None
-        if self._exactly_once:
+        if self._exactly_once and transactional:
             # Into the transaction of the input partition whose records caused it.
             transaction = transactional_id(self.app, self._changelog, self._current)
             await ensure_transaction(self.app, transaction)
@@ -434,7 +435,12 @@ class PulseWorker:
                 await self._emit(output)
             if self._publish_ticks:
                 for target, hour in self.runtime.live_ticks(partition, pending):
-                    await self._send(self._tick_topic, None, tick_record(target, hour), target)
+                    # Outside the transaction: an open transaction on an input topic would
+                    # hold every later record of that partition from read_committed
+                    # consumers (the worker itself) until it commits. A tick only moves
+                    # clocks forward, so one sent again after a crash changes nothing.
+                    tick = tick_record(target, hour)
+                    await self._send(self._tick_topic, None, tick, target, transactional=False)
             done = pending.event.message
             finished.append(((done.topic, done.partition), done.offset))
         released = [acked for done in finished for acked in self.acks.done(*done)]

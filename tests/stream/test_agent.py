@@ -40,6 +40,7 @@ class Harness:
             partition: int | None,
             record_headers: list[tuple[str, bytes]] | None = None,
             timestamp_ms: int | None = None,
+            transactional: bool = True,
         ) -> None:
             self.sent.append(("changelog" if topic == changelog else topic, key, value))
 
