@@ -113,25 +113,12 @@ class Settings:
 
     def event_timestamps(self) -> bool:
         """True when output records carry their event time (PULSE_OUTPUT_TIMESTAMP)."""
-        if self.output_timestamp not in ("event", "produce"):
-            raise ConfigError(
-                "environment",
-                None,
-                f"PULSE_OUTPUT_TIMESTAMP={self.output_timestamp!r} is not event or produce",
-                "use produce (the default) or event",
-            )
-        return self.output_timestamp == "event"
+        return _choice("output_timestamp", self.output_timestamp, ("produce", "event")) == "event"
 
     def exactly_once(self) -> bool:
-        """True for PULSE_PROCESSING_GUARANTEE=exactly_once (checked)."""
-        if self.processing_guarantee not in ("at_least_once", "exactly_once"):
-            raise ConfigError(
-                "environment",
-                None,
-                f"PULSE_PROCESSING_GUARANTEE={self.processing_guarantee!r} is not a guarantee",
-                "use at_least_once (the default) or exactly_once (Apache Kafka)",
-            )
-        return self.processing_guarantee == "exactly_once"
+        """True for PULSE_PROCESSING_GUARANTEE=exactly_once (Apache Kafka only)."""
+        choices = ("at_least_once", "exactly_once")
+        return _choice("processing_guarantee", self.processing_guarantee, choices) == choices[1]
 
     def lookup_url(self) -> str:
         """Where other workers send a `GET /users/{id}` this worker owns."""
@@ -160,6 +147,22 @@ class Settings:
 
 
 _DEFAULTS = Settings()
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """`value` if it is one of `choices` (the first is the default), else a ConfigError.
+
+    >>> _choice("output_timestamp", "event", ("produce", "event"))
+    'event'
+    """
+    if value not in choices:
+        raise ConfigError(
+            "environment",
+            None,
+            f"{ENV_PREFIX}{name.upper()}={value!r} is not one of {', '.join(choices)}",
+            f"use {choices[0]} (the default) or {' or '.join(choices[1:])}",
+        )
+    return value
 
 
 def _convert(name: str, text: str, key: str) -> Any:

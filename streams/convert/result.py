@@ -82,3 +82,25 @@ def write(results: Iterable[Converted | Unmapped], out: Path) -> Outcome:
 
 def iso(ms: int) -> str:
     return format_ts(ms)
+
+
+def purchase(
+    base: dict[str, Any], order_id: str, items: list[dict[str, Any]], total: Any, currency: str
+) -> dict[str, Any]:
+    """A Pulse purchase from a converted order: `total` as the source gave it, or (absent,
+    not a number, negative) the sum of its lines.
+
+    >>> order = purchase({"event_id": "e1"}, "o1", [{"price": 2.5, "quantity": 2}], None, "eur")
+    >>> order["total"], order["currency"]
+    (5.0, 'EUR')
+    """
+    if not isinstance(total, int | float) or isinstance(total, bool) or total < 0:
+        total = round(sum(item["price"] * item["quantity"] for item in items), 2)
+    return {
+        "type": "purchase",
+        **base,
+        "order_id": order_id,
+        "items": items,
+        "total": float(total),
+        "currency": currency.upper(),
+    }

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from streams.convert.result import Converted, Unmapped, iso
+from streams.convert.result import Converted, Unmapped, iso, purchase
 from streams.core.timefmt import TimestampError, parse_ts
 
 # Spec event name -> click action (names as Segment and RudderStack write them).
@@ -112,16 +112,8 @@ def convert_line(line: str, number: int, currency: str) -> Converted | Unmapped:
         items = [item for item in items if item["item_id"]]
         if not items:
             return Unmapped("bad_record", "Order Completed without products", number, line)
+        order_id = str(props.get("order_id") or event_id)
         total = props.get("total", props.get("revenue"))
-        if not isinstance(total, int | float) or total < 0:
-            total = round(sum(i["price"] * i["quantity"] for i in items), 2)
-        order = {
-            "type": "purchase",
-            **base,
-            "order_id": str(props.get("order_id") or event_id),
-            "items": items,
-            "total": float(total),
-            "currency": str(props.get("currency") or currency).upper(),
-        }
-        return Converted(ts, order)
+        order_currency = str(props.get("currency") or currency)
+        return Converted(ts, purchase(base, order_id, items, total, order_currency))
     return Unmapped("unmapped", f"track event {name[:60]!r} has no Pulse event", number, line)

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import orjson
 
-from streams.convert.result import Converted, Unmapped, iso
+from streams.convert.result import Converted, Unmapped, iso, purchase
 from streams.core.timefmt import TimestampError, parse_ts
 
 ACTION: Final = (
@@ -97,17 +97,9 @@ def convert_line(line: str, number: int, currency: str) -> Converted | Unmapped:
             return Unmapped("bad_record", "transaction without product entities", number, line)
         found = _entities(event, TRANSACTION)
         transaction = found[0] if found else {}
-        total = transaction.get("revenue")
-        if not isinstance(total, int | float) or total < 0:
-            total = round(sum(p["price"] * p["quantity"] for p in products), 2)
-        order = {
-            "type": "purchase",
-            **base,
-            "order_id": str(transaction.get("transaction_id") or event_id),
-            "items": products,
-            "total": float(total),
-            "currency": str(transaction.get("currency") or currency).upper(),
-        }
+        order_id = str(transaction.get("transaction_id") or event_id)
+        order_currency = str(transaction.get("currency") or currency)
+        order = purchase(base, order_id, products, transaction.get("revenue"), order_currency)
         return Converted(ts, order)
     if kind is not None:
         return Unmapped(
