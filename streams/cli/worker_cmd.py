@@ -72,6 +72,12 @@ def connect(
     if not settings.broker:
         if not embedded:
             return fail("no broker given", "pass --broker kafka://HOST:PORT or set PULSE_BROKER")
+        if settings.exactly_once():
+            return fail(
+                "PULSE_PROCESSING_GUARANTEE=exactly_once needs transactions, which the "
+                "embedded broker does not have",
+                "pass --broker kafka://HOST:PORT (Apache Kafka), or use at_least_once",
+            )
         try:
             broker = stack.enter_context(EmbeddedBroker().start())
         except BrokerError as exc:

@@ -87,6 +87,16 @@ def test_topics_without_a_broker_says_how_to_give_one(
     assert "--broker kafka://HOST:PORT" in capsys.readouterr().err
 
 
+def test_exactly_once_on_the_embedded_broker_is_refused_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PULSE_BROKER", raising=False)
+    monkeypatch.setenv("PULSE_PROCESSING_GUARANTEE", "exactly_once")
+    assert main(["worker"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "needs transactions" in err and "--broker kafka://HOST:PORT" in err
+
+
 def test_worker_settings_come_from_the_environment_and_options_win(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
