@@ -104,3 +104,29 @@ def purchase(
         "total": float(total),
         "currency": currency.upper(),
     }
+
+
+def parse_object(line: str, number: int) -> dict[str, Any] | Unmapped:
+    """One source line as a JSON object, or why it is not one (`bad_record`)."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Unmapped("bad_record", f"not JSON: {exc}"[:200], number, line)
+    if not isinstance(data, dict):
+        return Unmapped("bad_record", "not a JSON object", number, line)
+    return data
+
+
+def line_item(item_id: Any, category: Any, price: Any, quantity: Any) -> dict[str, Any]:
+    """A purchase line or a click's product: a negative or non-numeric price counts as 0, a
+    missing or non-positive quantity as 1 (the category as the source gave it).
+
+    >>> line_item("p1", "shoes", -2, 0)
+    {'item_id': 'p1', 'category': 'shoes', 'price': 0.0, 'quantity': 1}
+    """
+    return {
+        "item_id": str(item_id or ""),
+        "category": category,
+        "price": float(price) if isinstance(price, int | float) and price >= 0 else 0.0,
+        "quantity": quantity if isinstance(quantity, int) and quantity >= 1 else 1,
+    }

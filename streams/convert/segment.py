@@ -18,9 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from streams.convert.result import Converted, Unmapped, iso, purchase
+from streams.convert.result import (
+    Converted,
+    Unmapped,
+    iso,
+    line_item,
+    parse_object,
+    purchase,
+)
 from streams.core.timefmt import TimestampError, parse_ts
 
 # Spec event name -> click action (names as Segment and RudderStack write them).
@@ -43,23 +48,15 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _product(props: dict[str, Any]) -> dict[str, Any]:
-    price = props.get("price")
+    item_id = props.get("product_id") or props.get("sku") or props.get("id")
     quantity = props.get("quantity", 1)
-    return {
-        "item_id": str(props.get("product_id") or props.get("sku") or props.get("id") or ""),
-        "category": props.get("category"),
-        "price": float(price) if isinstance(price, int | float) and price >= 0 else 0.0,
-        "quantity": quantity if isinstance(quantity, int) and quantity >= 1 else 1,
-    }
+    return line_item(item_id, props.get("category"), props.get("price"), quantity)
 
 
 def convert_line(line: str, number: int, currency: str) -> Converted | Unmapped:
-    try:
-        call = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        return Unmapped("bad_record", f"not JSON: {exc}"[:200], number, line)
-    if not isinstance(call, dict):
-        return Unmapped("bad_record", "not a JSON object", number, line)
+    call = parse_object(line, number)
+    if isinstance(call, Unmapped):
+        return call
     kind = call.get("type")
     user = call.get("userId") or call.get("anonymousId")
     event_id = call.get("messageId")

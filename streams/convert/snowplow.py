@@ -27,9 +27,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import orjson
-
-from streams.convert.result import Converted, Unmapped, iso, purchase
+from streams.convert.result import (
+    Converted,
+    Unmapped,
+    iso,
+    line_item,
+    parse_object,
+    purchase,
+)
 from streams.core.timefmt import TimestampError, parse_ts
 
 ACTION: Final = (
@@ -51,14 +56,9 @@ def _entities(event: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def _product(entity: dict[str, Any]) -> dict[str, Any]:
-    price = entity.get("price")
+    category = entity.get("category") if isinstance(entity.get("category"), str) else None
     quantity = entity.get("quantity", 1)
-    return {
-        "item_id": str(entity.get("id") or ""),
-        "category": entity.get("category") if isinstance(entity.get("category"), str) else None,
-        "price": float(price) if isinstance(price, int | float) and price >= 0 else 0.0,
-        "quantity": quantity if isinstance(quantity, int) and quantity >= 1 else 1,
-    }
+    return line_item(entity.get("id"), category, entity.get("price"), quantity)
 
 
 def _name(event: dict[str, Any]) -> str:
@@ -67,12 +67,9 @@ def _name(event: dict[str, Any]) -> str:
 
 
 def convert_line(line: str, number: int, currency: str) -> Converted | Unmapped:
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        return Unmapped("bad_record", f"not JSON: {exc}"[:200], number, line)
-    if not isinstance(event, dict):
-        return Unmapped("bad_record", "not a JSON object", number, line)
+    event = parse_object(line, number)
+    if isinstance(event, Unmapped):
+        return event
     user = event.get("user_id") or event.get("domain_userid")
     event_id = event.get("event_id")
     try:
