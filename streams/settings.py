@@ -40,6 +40,17 @@ class Settings:
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None  # client certificate (mTLS), with ssl_keyfile
     ssl_keyfile: Path | None = None
+    ssl_key_password: str | None = None  # of an encrypted ssl_keyfile
+    ssl_check_hostname: bool = True  # the broker's certificate must name the host dialled
+    # SASL OAUTHBEARER: an OIDC token endpoint and this client's credentials (the client
+    # credentials grant, as Java clients' OAuthBearerLoginCallbackHandler uses).
+    oauth_token_url: str = ""
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = None
+    oauth_scope: str = ""
+    # A Kafka client .properties file (streams/kafka_properties.py): bootstrap servers,
+    # TLS, SASL and OAUTHBEARER settings in the Java / librdkafka names.
+    kafka_properties: Path | None = None
     # The users changelog is compacted; these bound how long an erased user's earlier
     # states can survive in it: a segment rolls after `changelog_segment_ms` and becomes
     # cleanable at once, and the cleaner must compact within `changelog_max_compaction_lag_ms`.
@@ -96,6 +107,9 @@ class Settings:
             elif key + "_FILE" in env and env[key + "_FILE"] != "":
                 # A secret mounted as a file (Docker/Kubernetes secrets): PULSE_X_FILE=path.
                 values[name] = _convert(name, _read_secret(key + "_FILE", env[key + "_FILE"]), key)
+        path = values.get("kafka_properties")
+        if path is not None:
+            values = _with_properties(values, path)
         return cls(**values)
 
     def warnings(self) -> list[str]:
@@ -105,6 +119,20 @@ class Settings:
             found.append(
                 "SASL PLAIN over SASL_PLAINTEXT sends the password in clear text: use "
                 "SASL_SSL (PULSE_SECURITY_PROTOCOL=SASL_SSL) or SCRAM"
+            )
+        if self.sasl_mechanism == "OAUTHBEARER" and not self.security_protocol.endswith("SSL"):
+            found.append(
+                "OAUTHBEARER over SASL_PLAINTEXT sends the bearer token in clear text: use SASL_SSL"
+            )
+        if self.oauth_token_url.startswith("http://") and not _loopback(self.oauth_token_url):
+            found.append(
+                "the OAuth token endpoint is plain http: the client secret crosses the "
+                "network in clear text; use https"
+            )
+        if not self.ssl_check_hostname:
+            found.append(
+                "ssl.endpoint.identification.algorithm is off: any broker certificate "
+                "signed by the CA is accepted, whatever host it names"
             )
         return found
 
@@ -181,6 +209,7 @@ def _convert(name: str, text: str, key: str) -> Any:
             "ssl_cafile",
             "ssl_certfile",
             "ssl_keyfile",
+            "kafka_properties",
         ):
             return Path(text)
     except ValueError:
@@ -191,6 +220,34 @@ def _convert(name: str, text: str, key: str) -> Any:
             f"use a value like {default!r}",
         ) from None
     return text
+
+
+def _with_properties(values: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`values` (set by PULSE_* variables) completed from a Kafka properties file; a
+    setting given both ways must agree."""
+    from streams.kafka_properties import read_properties
+
+    merged = dict(values)
+    for name, value in read_properties(path).items():
+        if name in values and values[name] != value:
+            raise ConfigError(
+                str(path),
+                None,
+                f"sets {name} to another value than {ENV_PREFIX}{name.upper()}",
+                f"set it in one place: the file or {ENV_PREFIX}{name.upper()}",
+            )
+        merged[name] = value
+    return merged
+
+
+def _loopback(url: str) -> bool:
+    """True for a URL on this machine (a local token endpoint, a test).
+
+    >>> _loopback("http://127.0.0.1:8080/token"), _loopback("http://idp.example.com/token")
+    (True, False)
+    """
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _read_secret(key: str, path: str) -> str:

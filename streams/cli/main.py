@@ -29,6 +29,7 @@ from streams.cli import (
 from streams.cli.render import fail
 from streams.core.errors import ConfigError
 from streams.logfile import LogError
+from streams.worker.oauth import TokenError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"cannot reach the broker: {exc}",
             "check --broker / PULSE_BROKER (kafka://HOST:PORT), or omit both where the "
             "command can start the embedded broker (worker, demo)",
+        )
+    except TokenError as exc:
+        return fail(
+            f"Kafka login (SASL OAUTHBEARER) failed: {exc}",
+            "fix PULSE_OAUTH_* or the sasl.* lines of PULSE_KAFKA_PROPERTIES",
         )
     except LogError as exc:
         return fail(str(exc), "check the file (gzip -t FILE), or copy or download it again")

@@ -76,11 +76,12 @@ async def from_broker(url: str) -> list[dict[str, Any]]:
     from aiokafka import AIOKafkaConsumer
 
     from streams.settings import Settings
+    from streams.worker.kafka_clients import aiokafka_options
 
-    settings = Settings.from_env()
+    settings = Settings.from_env().override(broker=url)
     consumer = AIOKafkaConsumer(
         settings.topic("campaign-messages"),
-        bootstrap_servers=url.split("://", 1)[-1],
+        **aiokafka_options(settings),  # the cluster's TLS / SASL settings too
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,

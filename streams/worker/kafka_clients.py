@@ -6,6 +6,7 @@ import ssl
 from typing import Any
 
 from streams.settings import Settings
+from streams.worker.oauth import ClientCredentialsTokens, token_provider
 
 
 def bootstrap_servers(broker_url: str) -> str:
@@ -24,13 +25,30 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     context = ssl.create_default_context(
         cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
     )
+    # Off only when asked (ssl.endpoint.identification.algorithm=): the chain is still checked.
+    context.check_hostname = settings.ssl_check_hostname
     if settings.ssl_certfile is not None:
         # Client certificate (mutual TLS): the broker authenticates the worker by it.
         context.load_cert_chain(
             str(settings.ssl_certfile),
             str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+            settings.ssl_key_password,
         )
     return context
+
+
+def oauth_tokens(settings: Settings) -> ClientCredentialsTokens | None:
+    """The OAUTHBEARER token provider, when the settings ask for OAUTHBEARER."""
+    if not settings.security_protocol.startswith("SASL") or settings.sasl_mechanism != (
+        "OAUTHBEARER"
+    ):
+        return None
+    return token_provider(
+        settings.oauth_token_url,
+        settings.oauth_client_id,
+        settings.oauth_client_secret,
+        settings.oauth_scope,
+    )
 
 
 def aiokafka_options(settings: Settings) -> dict[str, Any]:
@@ -44,8 +62,12 @@ def aiokafka_options(settings: Settings) -> dict[str, Any]:
         options["ssl_context"] = context
     if settings.security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.sasl_mechanism
-        options["sasl_plain_username"] = settings.sasl_username
-        options["sasl_plain_password"] = settings.sasl_password
+        tokens = oauth_tokens(settings)
+        if tokens is not None:
+            options["sasl_oauth_token_provider"] = tokens
+        else:
+            options["sasl_plain_username"] = settings.sasl_username
+            options["sasl_plain_password"] = settings.sasl_password
     return options
 
 
@@ -54,6 +76,9 @@ def faust_credentials(settings: Settings) -> Any:
     import faust
 
     context = ssl_context(settings)
+    tokens = oauth_tokens(settings)
+    if tokens is not None:
+        return faust.OAuthCredentials(oauth_cb=tokens, ssl_context=context)
     if settings.security_protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=settings.sasl_username,

@@ -74,6 +74,10 @@ class ApacheKafka:
         self.port = free_port()
         self.controller_port = free_port()
         self.url = f"kafka://127.0.0.1:{self.port}"
+        # A second listener that takes SASL OAUTHBEARER (unsecured JWTs, as Kafka's own
+        # tests do): the worker's OAuth client is tested against the real broker.
+        self.oauth_port = free_port()
+        self.oauth_url = f"kafka://127.0.0.1:{self.oauth_port}"
         self._dir = Path(tempfile.mkdtemp(prefix="pulse-kafka-"))
         self._process: subprocess.Popen[bytes] | None = None
         self.log = self._dir / "broker.log"
@@ -101,10 +105,17 @@ class ApacheKafka:
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
                     f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
-                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    f"CONTROLLER://127.0.0.1:{self.controller_port},"
+                    f"OAUTH://127.0.0.1:{self.oauth_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                    f"OAUTH://127.0.0.1:{self.oauth_port}",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
+                    "OAUTH:SASL_PLAINTEXT",
+                    "listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER",
+                    "listener.name.oauth.oauthbearer.sasl.jaas.config="
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule "
+                    'required unsecuredLoginStringClaim_sub="broker";',
                     "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={self._dir / 'data'}",
                     "offsets.topic.replication.factor=1",

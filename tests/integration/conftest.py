@@ -19,6 +19,8 @@ import pytest
 from streams.broker import BrokerError, EmbeddedBroker
 from tests.integration.apache_kafka import ApacheKafka, KafkaUnavailable
 
+# The Apache Kafka brokers this session started, by URL (their OAUTHBEARER listener).
+STARTED: dict[str, ApacheKafka] = {}
 KINDS = [kind.strip() for kind in os.environ.get("PULSE_TEST_BROKERS", "tansu,kafka").split(",")]
 
 
@@ -38,10 +40,24 @@ def broker_url(broker_kind: str) -> Iterator[str]:
         broker = ApacheKafka().start() if broker_kind == "kafka" else EmbeddedBroker().start()
     except (KafkaUnavailable, BrokerError) as exc:
         pytest.skip(f"{broker_kind} broker unavailable: {exc}")
+    if isinstance(broker, ApacheKafka):
+        STARTED[broker.url] = broker
     try:
         yield broker.url
     finally:
+        STARTED.pop(broker.url, None)
         broker.stop()
+
+
+@pytest.fixture
+def oauth_broker_url(broker_kind: str, broker_url: str) -> str:
+    """The same Apache Kafka's SASL OAUTHBEARER listener (tansu has no SASL)."""
+    broker = STARTED.get(broker_url)
+    if broker is None:
+        pytest.skip(
+            f"the OAUTHBEARER listener is on the suite's own Apache Kafka, not {broker_kind}"
+        )
+    return broker.oauth_url
 
 
 @pytest.fixture
