@@ -62,10 +62,11 @@ from streams.worker.stall import StallWatch
 log = logging.getLogger("pulse.worker")
 USERS_TABLE = "users"
 TICK_SECONDS = 0.5
-# Changed users are saved (and offsets become committable) per batch, not per record:
-# after this many processed records or this long, whichever comes first.
-FLUSH_RECORDS = 500
-FLUSH_SECONDS = 0.25
+# Changed users are saved per batch, then their offsets committed: every commit interval
+# (PULSE_COMMIT_INTERVAL_S), or after this many processed records if that comes first.
+# Saving more often than committing would only write more states (each changed user is
+# written once per save): at 0.25 s the changelog held 1.7x the input's bytes.
+SAVE_RECORDS = 5_000
 
 
 class PulseApp(faust.App):
@@ -458,10 +459,16 @@ class PulseWorker:
             if now - self._last_commit >= self.settings.commit_interval_s:
                 await self._save_and_commit()
             return
-        if self._unsaved_count >= FLUSH_RECORDS or now - self._last_flush >= FLUSH_SECONDS:
+        if self._save_due(now):  # checked here: an await per record costs
             await self._save()
-        if self._commit_due(now):  # checked here: an await per record costs
-            await self._commit()
+            await self._commit(force=True)
+
+    def _save_due(self, now: float) -> bool:
+        """At-least-once: a commit interval since the last save, or a full batch."""
+        return bool(self._unsaved) and (
+            self._unsaved_count >= SAVE_RECORDS
+            or now - self._last_flush >= self.settings.commit_interval_s
+        )
 
     async def _save_and_commit(self) -> None:
         """Exactly-once: users, models, ledger and progress of every partition, then each
@@ -550,7 +557,7 @@ class PulseWorker:
                 if time.monotonic() - self._last_commit >= self.settings.commit_interval_s:
                     await self._save_and_commit()
                 return
-            if self._unsaved:
+            if self._save_due(time.monotonic()):
                 await self._save()
             await self._commit()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.worker.app import FLUSH_RECORDS
+from streams.worker.app import SAVE_RECORDS
 from tests.integration.harness import (
     Worker,
     in_process,
@@ -78,7 +78,7 @@ def test_restart_mid_stream_loses_nothing(
         if orjson.loads(record.value)["id"] not in reference_dead
     ]
     assert all(letter["reason"] == "duplicate_event_id" for letter in extra_dead), extra_dead[:3]
-    assert len(extra_dead) <= FLUSH_RECORDS, "more redelivered duplicates than one saved batch"
+    assert len(extra_dead) <= SAVE_RECORDS, "more redelivered duplicates than one saved batch"
 
 
 def check_model_outputs(broker_url: str, namespace: str, reference: dict[str, list[bytes]]) -> None:

@@ -101,8 +101,8 @@ def click(event_id: str, user: str, ts: str, action: str = "view") -> bytes:
 
 
 @pytest.fixture
-async def running(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Harness, Any]]:
-    monkeypatch.setattr("streams.worker.app.FLUSH_SECONDS", 0.0)  # save after every record
+async def running() -> AsyncIterator[tuple[Harness, Any]]:
+    # The harness's commit interval is 0: every record is saved and committed at once.
     harness = Harness()
     agent = harness.worker.app.agents["pulse-events"]
     async with agent.test_context() as wrapped:
