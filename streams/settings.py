@@ -30,6 +30,9 @@ class Settings:
     # How long the consumer waits for data in one fetch (latency vs. request count).
     fetch_max_wait_ms: int = 100
     commit_interval_s: float = 1.0
+    # Input records go from each fetch to the worker as one batch, past Faust's
+    # per-record stream (streams/worker/compat.py: drain_in_batches); 0 turns it off.
+    fetch_batches: bool = True
     # Read the changelog to its true end after recovery and repair what recovery missed
     # (needed on the embedded broker, which under-reports end offsets; harmless on Kafka).
     verify_recovery: bool = True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import faust
@@ -46,10 +47,12 @@ from streams.worker.compat import (
     called_from_faust_channels,
     commit_offsets,
     committed_offset,
+    drain_in_batches,
     ensure_transaction,
     fetch_state,
     partition_owner,
     set_fetch_wait,
+    stale_fetch,
     tables_recovered,
     transactional_id,
 )
@@ -69,8 +72,29 @@ TICK_SECONDS = 0.5
 SAVE_RECORDS = 5_000
 
 
+class Taken:
+    """A fetched input record as the worker handles it: Faust's message and its value
+    (what a Faust event carries, without building one)."""
+
+    __slots__ = ("message", "value")
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+        self.value = message.value
+
+
 class PulseApp(faust.App):
-    """A Faust app whose input stream buffers survive flow resumption (see module doc)."""
+    """A Faust app whose input stream buffers survive flow resumption (see module doc),
+    and whose consumer hands fetched input records over in batches (`batch_handler`)."""
+
+    batch_handler: Any = None  # async (list of Faust messages) -> None
+    batch_topics: frozenset[str] = frozenset()
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        if self.batch_handler is not None:
+            drain_in_batches(consumer, self.batch_topics, self.batch_handler)
+        return consumer
 
     def FlowControlQueue(self, maxsize: int | None = None, *, clear_on_resume: bool = False) -> Any:
         if called_from_faust_channels():
@@ -159,6 +183,7 @@ class PulseWorker:
         self._unsaved_count = 0
         self._last_flush = time.monotonic()
         self.rebalances = 0
+        self.stale_batches = 0  # fetched batches left for after a rebalance
         self.stall = StallWatch(settings.stall_after_s)
         self._heartbeat: float | None = None  # when the loop last ran the timer
         self._loop: asyncio.AbstractEventLoop | None = None  # for lookups from other threads
@@ -175,6 +200,11 @@ class PulseWorker:
         # Exactly-once: a record's immediate outputs, held until its offset is released.
         self._held: dict[tuple[Any, int], tuple[list[Output], str | None]] = {}
         self.app.agent(self.inputs, name="pulse-events", concurrency=1)(self._agent)
+        if settings.fetch_batches:
+            # Records of the input topics skip Faust's per-record stream: each fetched
+            # batch comes straight to `_take_batch` (streams/worker/compat.py says why).
+            self.app.batch_topics = frozenset(self._logical)
+            self.app.batch_handler = self._take_fetched
         # Faust calls handlers as (sender, revoked, signal=...); **_ takes the keyword.
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
@@ -217,15 +247,35 @@ class PulseWorker:
         self.rebalances += 1
         moved = {tp.partition for tp in revoked if tp.topic in self._logical}
         log.info("rebalance: partitions %s revoked", sorted(moved))
-        if await self._save_now(timeout=5.0, when="before revocation"):
-            try:
-                await self._commit(force=True)  # keep the new owner's re-reading short
-            except Exception as exc:  # noqa: BLE001 - at-least-once: a failed commit re-reads
-                log.warning("commit before revocation failed: %r", exc)
+        # From here on no record of a moving partition is taken (a batch in progress
+        # skips them); what was taken is saved and committed, and the partitions are
+        # forgotten, in one turn of the lock: no batch runs between the save and the
+        # forgetting, so nothing is processed that the save does not hold.
         self._assignment -= set(revoked)
+        async with self._lock:
+            try:
+                async with asyncio.timeout(5.0):
+                    if self._exactly_once:
+                        await self._save_and_commit()
+                    else:
+                        await self._save(final=True)
+                        await self._commit(force=True)  # keep the new owner's re-reading short
+            except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
+                log.warning("saving state before revocation failed: %r", exc)
+            finally:
+                self._forget(moved)
+
+    def _forget(self, moved: set[int]) -> None:
+        """Drop every trace of partitions that moved away (they are read again from their
+        committed offsets by whoever owns them next)."""
         self.runtime.forget(moved)
         self.acks.forget(moved)
         self._held = {key: held for key, held in self._held.items() if key[0][1] not in moved}
+        for partition in moved:
+            self._unsaved_count -= len(self._unsaved.pop(partition, ()))
+        self._uncommitted = {
+            tp: offset for tp, offset in self._uncommitted.items() if tp.partition not in moved
+        }
 
     async def _send(
         self,
@@ -378,15 +428,35 @@ class PulseWorker:
         return message.tp in self._assignment
 
     async def _agent(self, stream: Any) -> None:
+        # With fetch_batches (the default) input records arrive through `_take_fetched`
+        # and this stream stays empty; it subscribes the topics, and carries the records
+        # when batches are off (and in the agent's test context).
         stream = stream.noack()
         async for event in stream.events():
-            async with self._lock:
-                await self._take(event)
+            await self._take_batch((event,))
 
-    async def _take(self, event: Any) -> None:
-        began = time.perf_counter()
-        await self._take_one(event)
-        self.runtime.observe(time.perf_counter() - began)
+    async def _take_fetched(self, messages: list[Any], generation: int) -> None:
+        await self._take_batch([Taken(message) for message in messages], generation)
+
+    async def _take_batch(self, records: Sequence[Any], generation: int | None = None) -> None:
+        """Records in fetch order (each with `.message` and `.value`), in one turn.
+
+        A batch fetched in an earlier consumer generation, or during a rebalance, is left
+        alone, as Faust's streams leave such records: after the rebalance every partition
+        is read again from its committed offset, with its table restored first.
+        """
+        async with self._lock:
+            if generation is not None and stale_fetch(self.app, generation):
+                self.stale_batches += 1
+                log.info(
+                    "a batch of %d records fetched before the rebalance is read again", len(records)
+                )
+                return
+            observe, clock = self.runtime.observe, time.perf_counter
+            for record in records:
+                began = clock()
+                await self._take_one(record)
+                observe(clock() - began)
 
     async def _take_one(self, event: Any) -> None:
         message = event.message

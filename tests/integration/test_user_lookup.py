@@ -45,6 +45,8 @@ def test_each_user_is_answered_by_its_owner_and_redirected_to_it_by_the_other(
     for line in expected:
         view = orjson.loads(line)
         latest[view["user_id"]] = view
+    # Published before the workers start (test_two_workers.py says why).
+    produce(broker_url, namespace, log)
     ports = {name: free_port() for name in ("a", "b")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     workers = {
@@ -71,7 +73,6 @@ def test_each_user_is_answered_by_its_owner_and_redirected_to_it_by_the_other(
             timeout=60,
         )
         assert split, workers["a"].output()[-2000:] + workers["b"].output()[-2000:]
-        produce(broker_url, namespace, log)
         read_topic(
             broker_url,
             namespace + "user-profiles",

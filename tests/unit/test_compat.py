@@ -3,16 +3,20 @@ installed versions (the ones pyproject.toml pins): an upgrade that moves one fai
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from importlib.metadata import version
+from typing import Any
 
 import aiokafka.consumer.fetcher as fetcher
 import aiokafka.consumer.subscription_state as subscription
+import faust
 import faust.assignor.partition_assignor as assignor
 import faust.channels
 import faust.tables.manager
 import faust.transport.consumer as consumer
 import faust.transport.drivers.aiokafka as driver
+from faust.types import TP
 
 from streams.worker import compat
 
@@ -87,3 +91,82 @@ def test_stream_buffers_made_by_faust_channels_survive_flow_resumption(
     from_channels(app)
     _make_buffer(app)
     assert made == [False, True]
+
+
+def test_the_fetch_loop_compat_replaces_is_faust_s_own() -> None:
+    # drain_in_batches: the fetcher awaits `consumer._drain_messages(fetcher)`; the loop
+    # reads `getmany`, the read offsets and the per-record callback.
+    assert "consumer._drain_messages(self)" in inspect.getsource(consumer.Fetcher)
+    drain = inspect.getsource(consumer.Consumer._drain_messages)
+    for used in ("self.callback", "self.getmany", "self._read_offset", "self.suspend_flow"):
+        assert used in drain, used
+    assert "consumer_stopped_errors" in inspect.getsource(driver.Consumer)
+    assert "app.consumer_generation_id = generation" in inspect.getsource(driver)
+    assert "def _new_consumer" in inspect.getsource(faust.App)
+
+
+class _Stopped:
+    def __init__(self) -> None:
+        self.stop = False
+
+    def is_set(self) -> bool:
+        return self.stop
+
+
+class _FakeConsumer:
+    """Faust's consumer as the batch drain sees it: two fetches, then stop."""
+
+    consumer_stopped_errors = ()
+
+    def __init__(self, fetches: list[list[tuple[str, int]]]) -> None:
+        self._stopped = _Stopped()
+        self._read_offset: dict[TP, int | None] = {}
+        self.fetches = fetches
+        self.one_by_one: list[int] = []
+        self.should_stop = False
+        self.app = type("App", (), {"consumer_generation_id": 7, "should_stop": False})()
+        self.transport = type("Transport", (), {"app": self.app})()
+        self.suspend_flow = asyncio.Event()
+
+    async def callback(self, message: Any) -> None:
+        self.one_by_one.append(message.offset)
+
+    def getmany(self, timeout: float) -> Any:
+        async def records() -> Any:
+            for topic, offset in self.fetches.pop(0):
+                tp = TP(topic, 0)
+                self._read_offset.setdefault(tp, None)
+                yield tp, type("Message", (), {"offset": offset, "value": b"v"})()
+            if not self.fetches:
+                self._stopped.stop = True
+
+        return records()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def wait_first(self, *coroutines: Any) -> None:
+        await coroutines[0]
+        coroutines[1].close()
+
+
+def test_each_fetch_of_the_input_topics_is_one_batch() -> None:
+    fake = _FakeConsumer(
+        [
+            [("clicks", 0), ("changelog", 40), ("clicks", 1), ("searches", 5)],
+            [("clicks", 0), ("clicks", 2)],  # offset 0 again: read already, skipped
+        ]
+    )
+    batches: list[tuple[list[int], int]] = []
+
+    async def handler(messages: list[Any], generation: int) -> None:
+        batches.append(([message.offset for message in messages], generation))
+
+    compat.drain_in_batches(fake, frozenset({"clicks", "searches"}), handler)
+    fetcher = type("Fetcher", (), {"_stopped": _Stopped()})()
+    asyncio.run(fake._drain_messages(fetcher))  # type: ignore[attr-defined]
+    assert batches == [([0, 1, 5], 7), ([2], 7)]
+    assert fake.one_by_one == [40]  # another topic: Faust's own path, record by record
+    assert compat.stale_fetch(fake.app, 7) is False
+    fake.app.consumer_generation_id = 8  # a rebalance since the fetch
+    assert compat.stale_fetch(fake.app, 7) is True
