@@ -1,7 +1,8 @@
 """The Faust application: topics, the users table, one thin agent and rebalance hooks.
 
-The agent only moves records: it hands each one to the runtime (decode, merge, core),
-sends what comes back, saves changed users and their progress, and commits the offsets of
+The agent only moves records (with PULSE_FETCH_BATCHES=1 the consumer hands each fetch
+to the worker as one batch instead, past Faust's per-record stream): it hands each one
+to the runtime (decode, merge, core), sends what comes back, saves changed users and their progress, and commits the offsets of
 what was processed. Two Faust 0.15 behaviours lose records, so the worker works around
 them (details in docs/streaming.md):
 
@@ -428,9 +429,9 @@ class PulseWorker:
         return message.tp in self._assignment
 
     async def _agent(self, stream: Any) -> None:
-        # With fetch_batches (the default) input records arrive through `_take_fetched`
-        # and this stream stays empty; it subscribes the topics, and carries the records
-        # when batches are off (and in the agent's test context).
+        # With fetch_batches on, input records arrive through `_take_fetched` and this
+        # stream stays empty (it still subscribes the topics); by default, and in the
+        # agent's test context, it carries every record.
         stream = stream.noack()
         async for event in stream.events():
             await self._take_batch((event,))

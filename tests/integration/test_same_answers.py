@@ -22,12 +22,16 @@ from tests.integration.harness import (
 )
 
 
+@pytest.mark.parametrize("fetch_batches", ["0", "1"])
 def test_worker_outputs_equal_in_process_replay(
-    broker_url: str, namespace: str, tmp_path: Path
+    broker_url: str, namespace: str, tmp_path: Path, fetch_batches: str
 ) -> None:
+    """With Faust's per-record stream (the default) and with each fetch as one batch."""
     log, erased = with_erasure(make_log(tmp_path / "log.jsonl.gz"), tmp_path / "log.jsonl")
     expected = in_process(log, tmp_path / "inproc")
-    worker = Worker(broker_url, namespace, tmp_path)
+    worker = Worker(
+        broker_url, namespace, tmp_path, extra_env={"PULSE_FETCH_BATCHES": fetch_batches}
+    )
     try:
         produce(broker_url, namespace, log)
         changes = read_topic(
