@@ -248,11 +248,12 @@ class PulseWorker:
         self.rebalances += 1
         moved = {tp.partition for tp in revoked if tp.topic in self._logical}
         log.info("rebalance: partitions %s revoked", sorted(moved))
-        # From here on no record of a moving partition is taken (a batch in progress
-        # skips them); what was taken is saved and committed, and the partitions are
-        # forgotten, in one turn of the lock: no batch runs between the save and the
-        # forgetting, so nothing is processed that the save does not hold.
-        self._assignment -= set(revoked)
+        # What was taken is saved and committed, and the partitions forgotten, in one
+        # turn of the lock: no record or batch runs between the save and the forgetting,
+        # so nothing is processed that the save does not hold. (The assignment shrinks
+        # only after the commit: exactly-once commits the transaction of every partition
+        # that wrote, found through it — one left open would hold every read_committed
+        # reader of the outputs until the transaction timeout.)
         async with self._lock:
             try:
                 async with asyncio.timeout(5.0):
@@ -269,6 +270,7 @@ class PulseWorker:
     def _forget(self, moved: set[int]) -> None:
         """Drop every trace of partitions that moved away (they are read again from their
         committed offsets by whoever owns them next)."""
+        self._assignment = {tp for tp in self._assignment if tp.partition not in moved}
         self.runtime.forget(moved)
         self.acks.forget(moved)
         self._held = {key: held for key, held in self._held.items() if key[0][1] not in moved}
