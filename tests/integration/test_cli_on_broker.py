@@ -10,8 +10,11 @@ from pathlib import Path
 from tests.integration.harness import ROOT, Worker, in_process, make_log
 
 
-def pulse(*args: str, prefix: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PULSE_TOPIC_PREFIX": prefix, "COLUMNS": "200"}
+def pulse(
+    *args: str, prefix: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pulse ARGS` on a test's topic prefix, with `env` added to this environment."""
+    env = {**os.environ, "PULSE_TOPIC_PREFIX": prefix, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "streams.cli.main", *args],
         cwd=ROOT,

@@ -9,12 +9,11 @@ with the endpoint's answer, not a hang.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.integration.harness import ROOT, Worker, in_process, make_log
+from tests.integration.harness import Worker, in_process, make_log
+from tests.integration.test_cli_on_broker import pulse as run_pulse
 from tests.integration.token_server import TokenServer
 
 
@@ -34,16 +33,7 @@ def client_properties(path: Path, token_url: str, secret: str) -> Path:
 
 
 def pulse(prefix: str, properties: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PULSE_TOPIC_PREFIX": prefix, "PULSE_KAFKA_PROPERTIES": str(properties)}
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_pulse(*args, prefix=prefix, env={"PULSE_KAFKA_PROPERTIES": str(properties)})
 
 
 def test_worker_and_cli_authenticate_with_oauth_tokens(
