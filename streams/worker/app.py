@@ -2,8 +2,8 @@
 
 The agent only moves records (with PULSE_FETCH_BATCHES=1 the consumer hands each fetch
 to the worker as one batch instead, past Faust's per-record stream): it hands each one
-to the runtime (decode, merge, core), sends what comes back, saves changed users and their progress, and commits the offsets of
-what was processed. Two Faust 0.15 behaviours lose records, so the worker works around
+to the runtime (decode, merge, core), sends what comes back, saves changed users and
+their progress, and commits the offsets of what was processed. Two Faust 0.15 behaviours lose records, so the worker works around
 them (details in docs/streaming.md):
 
 * Faust clears stream buffers when flow resumes after a rebalance, while a fetch that
@@ -184,7 +184,6 @@ class PulseWorker:
         self._unsaved_count = 0
         self._last_flush = time.monotonic()
         self.rebalances = 0
-        self.stale_batches = 0  # fetched batches left for after a rebalance
         self.stall = StallWatch(settings.stall_after_s)
         self._heartbeat: float | None = None  # when the loop last ran the timer
         self._loop: asyncio.AbstractEventLoop | None = None  # for lookups from other threads
@@ -257,11 +256,7 @@ class PulseWorker:
         async with self._lock:
             try:
                 async with asyncio.timeout(5.0):
-                    if self._exactly_once:
-                        await self._save_and_commit()
-                    else:
-                        await self._save(final=True)
-                        await self._commit(force=True)  # keep the new owner's re-reading short
+                    await self._save_everything(commit=True)  # the new owner re-reads less
             except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
                 log.warning("saving state before revocation failed: %r", exc)
             finally:
@@ -450,7 +445,6 @@ class PulseWorker:
         """
         async with self._lock:
             if generation is not None and stale_fetch(self.app, generation):
-                self.stale_batches += 1
                 log.info(
                     "a batch of %d records fetched before the rebalance is read again", len(records)
                 )
@@ -597,22 +591,24 @@ class PulseWorker:
                     self._current = partition
                     await self.runtime.flush(partition, final)
 
-    async def _save_now(self, timeout: float, when: str) -> bool:
-        """Save outside the agent's turn (rebalance, shutdown); False if it failed."""
-        try:
-            async with asyncio.timeout(timeout), self._lock:
-                if self._exactly_once:
-                    await self._save_and_commit()
-                else:
-                    await self._save(final=True)
-        except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
-            log.warning("saving state %s failed: %r", when, exc)
-            return False
-        return True
+    async def _save_everything(self, commit: bool) -> None:
+        """Every partition's changed users and models (revocation, shutdown). Exactly-once
+        commits each partition's transaction with them; at-least-once commits only if
+        `commit`."""
+        if self._exactly_once:
+            await self._save_and_commit()
+        else:
+            await self._save(final=True)
+            if commit:
+                await self._commit(force=True)
 
     async def _on_shutdown(self, sender: Any = None, **_: Any) -> None:
         """Save what was processed (the consumer is stopped; progress covers the rest)."""
-        await self._save_now(timeout=10.0, when="at shutdown")
+        try:
+            async with asyncio.timeout(10.0), self._lock:
+                await self._save_everything(commit=False)
+        except Exception as exc:  # noqa: BLE001 - at-least-once: unsaved records are re-read
+            log.warning("saving state at shutdown failed: %r", exc)
 
     async def _tick(self) -> None:
         """Release records the merger holds once their sources turn out to be drained.
