@@ -106,7 +106,7 @@ def connect(
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.worker.app import run_worker
+    from streams.worker.topology import run_worker
 
     try:
         config = with_backfill(load_config(settings_from(args).config), args.backfill_until)

@@ -47,14 +47,17 @@ class SourceMerger(Generic[T]):
         while True:
             best: str | None = None
             best_key = (0, 0)
+            waiting = False
             for source, queue in queues.items():
                 if queue:
                     key = (queue[0][0], self._rank[source])
                     if best is None or key < best_key:
                         best, best_key = source, key
                 elif not drained(source):
-                    return released  # this source may still deliver an earlier record
-            if best is None:
+                    # This source may still deliver an earlier record. (Every empty source
+                    # is asked, not only the first: `drained` may start a wait per source.)
+                    waiting = True
+            if waiting or best is None:
                 return released
             released.append(queues[best].popleft()[1])
 

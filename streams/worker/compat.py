@@ -105,6 +105,38 @@ async def ensure_transaction(app: Any, transactional_id: str) -> None:
         await app.producer.begin_transaction(transactional_id)
 
 
+async def stop_unowned_transactions(
+    app: Any, changelog_topic: str, owned: set[int], partitions: int
+) -> list[str]:
+    """Stop the transactional producers of input partitions this worker does not own.
+
+    Faust 0.15 stops a revoked partition's producer only when the partition is not a
+    standby here (`TransactionManager.on_rebalance` filters revoked partitions through
+    `is_standby`): one that moved away but stayed a standby keeps its producer, which the
+    new owner fences. If the partition comes back, Faust reuses that fenced producer, the
+    first send fails and the worker stops (seen in the two-worker exactly-once test). A
+    producer stopped here is made afresh, and fences properly, when the partition returns.
+    Returns the transactional ids stopped.
+    """
+    producer = app.producer
+    producers = getattr(producer, "_transaction_producers", None)
+    if not producers:
+        return []
+    stopped = []
+    for partition in range(partitions):
+        if partition in owned:
+            continue
+        tid = transactional_id(app, changelog_topic, partition)
+        stale = producers.pop(tid, None)
+        if stale is not None:
+            stopped.append(tid)
+            try:
+                await stale.stop()
+            except Exception as exc:  # noqa: BLE001 - fenced or closed: it is gone either way
+                log.info("stopping transactional producer %s: %r", tid, exc)
+    return stopped
+
+
 BatchHandler = Callable[[list[Any], int], Awaitable[None]]  # (messages, generation)
 
 

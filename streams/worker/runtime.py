@@ -162,8 +162,12 @@ class WorkerRuntime:
         committed: Callable[[str, int], int | None] | None = None,
         formats: dict[str, str] | None = None,
         currency: str = "USD",
+        merge_idle_s: float = 0.0,
     ) -> None:
         self.config = config
+        # A caught-up, empty source counts as drained only after this long (see `_drained`).
+        self.merge_idle_s = max(0.0, merge_idle_s)
+        self._idle_since: dict[tuple[int, str], float] = {}
         # Topics whose records come in another format (PULSE_INPUT_FORMAT): converted
         # before decoding; the original bytes stay what a dead letter shows.
         self.formats = {topic: name for topic, name in (formats or {}).items() if name != PULSE}
@@ -223,6 +227,9 @@ class WorkerRuntime:
             runtime = self.partitions.pop(number, None)
             if runtime is not None:
                 dropped.extend(runtime.merger.clear())
+        self._idle_since = {
+            key: at for key, at in self._idle_since.items() if key[0] not in numbers
+        }
         return dropped
 
     def _drained(self, runtime: PartitionRuntime, partition: int) -> Callable[[str], bool]:
@@ -240,9 +247,19 @@ class WorkerRuntime:
             # The fetch position covers records fetched but not yet handed to the agent,
             # and a broker that under-reports its end offset (tansu reports the start of
             # the last batch + 1).
-            return next_offset >= highwater and (
+            caught_up = next_offset >= highwater and (
                 fetch_position is None or next_offset >= fetch_position
             )
+            if not caught_up or not self.merge_idle_s:
+                return caught_up
+            # Kafka Streams' max.task.idle.ms: records published to several topics at the
+            # same moment become visible one partition at a time, and the highwater seen
+            # is that of the last fetch. Waiting a little for the empty source lets its
+            # records of the same moment arrive before later ones of the others are
+            # released (the 0.5 s tick releases them once the wait is over).
+            now = time.monotonic()
+            since = self._idle_since.setdefault((partition, topic), now)
+            return now - since >= self.merge_idle_s
 
         return drained
 
@@ -284,6 +301,7 @@ class WorkerRuntime:
             if tick[0] != partition:
                 return [], [], None
             runtime.merger.push(topic, tick[1], Pending(event, Tick(tick[1]), raw, source))
+            self._idle_since.pop((partition, topic), None)
             return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
         self.stats.records += 1
         self.consumed[topic] += 1
@@ -306,6 +324,7 @@ class WorkerRuntime:
             self.stats.records -= 1  # counted again where it lands
             return [], [], decoded.user_id
         runtime.merger.push(topic, decoded.ts, Pending(event, decoded, raw, source))
+        self._idle_since.pop((partition, topic), None)  # the source spoke: wait afresh next time
         return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
 
     def live_ticks(self, partition: int, pending: Pending) -> list[tuple[int, int]]:

@@ -37,6 +37,16 @@ def make_log(
     return path
 
 
+def split_log(log: Path, fraction: float) -> tuple[Path, Path]:
+    """The log's first `fraction` of lines and the rest, as two logs beside it."""
+    lines = gzip.decompress(log.read_bytes()).splitlines(keepends=True)
+    cut = int(len(lines) * fraction)
+    head, tail = log.with_suffix(".head.gz"), log.with_suffix(".tail.gz")
+    head.write_bytes(gzip.compress(b"".join(lines[:cut])))
+    tail.write_bytes(gzip.compress(b"".join(lines[cut:])))
+    return head, tail
+
+
 def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, list[bytes]]:
     replay_to_dir(log, out, load_config(config))
     return {topic: (out / f"{topic}.jsonl").read_bytes().splitlines() for topic in OUTPUT_TOPICS}

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.worker.app import SAVE_RECORDS
+from streams.worker.transaction import SAVE_RECORDS
 from tests.integration.harness import (
     Worker,
     in_process,

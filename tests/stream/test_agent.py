@@ -18,14 +18,18 @@ from faust.types import TP, Message
 
 from streams.config_loader import load_config
 from streams.settings import Settings
-from streams.worker.app import PulseWorker
 from streams.worker.store import PROGRESS_PREFIX
+from streams.worker.topology import PulseWorker
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, merge_idle_ms: int = 0) -> None:
         settings = Settings(
-            broker="kafka://127.0.0.1:9", metrics_port=0, verify_recovery=False, commit_interval_s=0
+            broker="kafka://127.0.0.1:9",
+            metrics_port=0,
+            verify_recovery=False,
+            commit_interval_s=0,
+            merge_idle_ms=merge_idle_ms,
         )
         self.worker = PulseWorker(settings, load_config(None))
         self.sent: list[tuple[str, bytes, bytes | None]] = []
@@ -44,17 +48,17 @@ class Harness:
         ) -> None:
             self.sent.append(("changelog" if topic == changelog else topic, key, value))
 
-        worker._send = send  # type: ignore[method-assign]
-        worker._assigned = lambda message: True  # type: ignore[method-assign]
+        worker.transactions.send = send  # type: ignore[method-assign]
+        worker.task.assigned = lambda message: True  # type: ignore[method-assign]
         self.ends: dict[tuple[str, int], int] = {}
         # Every source counts as read to its end once its last put record was delivered.
         worker.runtime.fetch_state = lambda topic, p: (self.ends.get((topic, p), 0), None)
 
         async def commit(force: bool = False) -> None:
-            self.committed.update(worker._uncommitted)
-            worker._uncommitted = {}
+            self.committed.update(worker.transactions.uncommitted)
+            worker.transactions.uncommitted = {}
 
-        worker._commit = commit  # type: ignore[method-assign]
+        worker.transactions.commit = commit  # type: ignore[method-assign]
 
     async def put(
         self, agent: Any, topic: str, offset: int, value: bytes, partition: int = 0
@@ -150,7 +154,7 @@ async def test_redelivery_after_restart_is_skipped_by_saved_progress(
     await harness.put(agent, "clicks", 0, click("e4", "u1", "2026-03-01T10:00:00Z"))
     # A new assignment: the runtime is rebuilt from the table, as after a restart.
     harness.worker.runtime.forget({0})
-    harness.worker.acks.forget({0})
+    harness.worker.task.acks.forget({0})
     before = len(harness.sent)
     await harness.put(agent, "clicks", 0, click("e4", "u1", "2026-03-01T10:00:00Z"))
     assert len(harness.sent) == before, "skipped: no duplicate dead letter, no output"
@@ -177,3 +181,39 @@ async def test_a_failure_inside_the_pipeline_dead_letters_the_record_and_goes_on
     assert letter["source"] == {"topic": "clicks", "partition": 0, "offset": 0}
     assert any(c["cause_event_id"] == "fine" for c in harness.outputs("segment-changes"))
     assert harness.committed == {TP("clicks", 0): 2}, "the failed record is not retried forever"
+
+
+async def test_merge_idle_waits_for_a_caught_up_topic_before_releasing_later_records() -> None:
+    """PULSE_MERGE_IDLE_MS: a purchase published with a click but fetched after it is
+    still processed first, by event time; a record waits at most the idle time."""
+    harness = Harness(merge_idle_ms=300)
+    agent = harness.worker.app.agents["pulse-events"]
+    purchase = orjson.dumps(
+        {
+            "type": "purchase",
+            "event_id": "p1",
+            "user_id": "u1",
+            "ts": "2026-03-01T09:59:00Z",
+            "order_id": "o1",
+            "items": [{"item_id": "i1", "category": "books", "price": 10.0, "quantity": 1}],
+            "total": 10.0,
+            "currency": "EUR",
+        }
+    )
+    async with agent.test_context() as wrapped:
+        await harness.put(wrapped, "clicks", 0, click("c1", "u1", "2026-03-01T10:00:00Z"))
+        assert not harness.outputs("segment-changes"), "held: purchases may hold earlier"
+        await harness.put(wrapped, "purchases", 0, purchase)
+        assert not harness.outputs("segment-changes"), "searches, profiles: still waited for"
+        await asyncio.sleep(0.35)
+        await harness.worker._tick()  # the worker's 0.5 s timer: the wait is over
+        first = harness.outputs("segment-changes")[0]
+        # Event time order, not fetch order: the purchase is the user's first activity.
+        assert (first["dimension"], first["cause_event_id"]) == ("lifecycle", "p1"), first
+        # purchases is empty again: the click waits for it afresh (as Kafka Streams' task
+        # does), then goes.
+        merger = harness.worker.runtime.partitions[0].merger
+        assert len(merger) == 1
+        await asyncio.sleep(0.35)
+        await harness.worker._tick()
+        assert not len(merger)

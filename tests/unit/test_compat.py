@@ -77,7 +77,7 @@ def test_stream_buffers_made_by_faust_channels_survive_flow_resumption(
 
     import faust
 
-    from streams.worker.app import PulseApp
+    from streams.worker.topology import PulseApp
 
     made: list[bool] = []
     monkeypatch.setattr(  # type: ignore[attr-defined]
@@ -170,3 +170,40 @@ def test_each_fetch_of_the_input_topics_is_one_batch() -> None:
     assert compat.stale_fetch(fake.app, 7) is False
     fake.app.consumer_generation_id = 8  # a rebalance since the fetch
     assert compat.stale_fetch(fake.app, 7) is True
+
+
+def test_faust_keeps_the_producer_of_a_revoked_partition_that_became_a_standby() -> None:
+    # stop_unowned_transactions exists because on_rebalance filters revoked partitions
+    # through is_standby before stopping their producers; if Faust stops doing that, this
+    # fails and the workaround can go.
+    source = inspect.getsource(consumer.TransactionManager)
+    assert "if not assignor.is_standby(tp)" in source
+    assert "_stop_transactions" in source
+
+
+def test_producers_of_partitions_not_owned_are_stopped_and_forgotten() -> None:
+    stopped: list[str] = []
+
+    class Producer:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def stop(self) -> None:
+            stopped.append(self.name)
+
+    class Assignor:
+        def group_for_topic(self, topic: str) -> int:
+            return 1
+
+    class App:
+        conf = type("Conf", (), {"id": "pulse"})()
+        assignor = Assignor()
+        producer = type("FaustProducer", (), {})()
+
+    app = App()
+    app.producer._transaction_producers = {  # type: ignore[attr-defined]
+        f"pulse-1-{p}": Producer(f"pulse-1-{p}") for p in (0, 1, 2)
+    }
+    gone = asyncio.run(compat.stop_unowned_transactions(app, "users-changelog", {2, 3}, 4))
+    assert gone == stopped == ["pulse-1-0", "pulse-1-1"]
+    assert list(app.producer._transaction_producers) == ["pulse-1-2"]  # type: ignore[attr-defined]

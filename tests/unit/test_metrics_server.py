@@ -73,7 +73,7 @@ def test_healthz_follows_the_event_loop_not_the_server_thread() -> None:
     from types import SimpleNamespace
 
     from streams.settings import Settings
-    from streams.worker.app import PulseWorker
+    from streams.worker.topology import PulseWorker
 
     worker = SimpleNamespace(_heartbeat=None, settings=Settings(liveness_after_s=60.0))
     assert PulseWorker.liveness(worker)[0]  # starting: not judged yet  # type: ignore[arg-type]
