@@ -48,6 +48,17 @@ class BgNbd:
         self.log_params = np.log(np.array(PRIOR_PARAMS))  # log r, log α, log a, log b
         self.fitted = False
 
+    @property
+    def log_params(self) -> Array:
+        return self._log_params
+
+    @log_params.setter
+    def log_params(self, value: Array) -> None:
+        self._log_params = value
+        # (r, α, a, b) as floats, for `p_no_purchase_one`: it runs at every scoring, and
+        # exp over a numpy array costs more than the forecast itself.
+        self._params = tuple(math.exp(float(v)) for v in value)
+
     def negative_log_likelihood(self, log_params: Array, x: Array, tx: Array, T: Array) -> float:
         r, alpha, a, b = np.exp(log_params)
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -142,7 +153,7 @@ class BgNbd:
         >>> model.p_no_purchase_one(3, 20.0, 30.0, 10.0) == float(model.p_no_purchase([3], [20.0], [30.0], 10.0)[0])
         True
         """
-        r, alpha, a, b = (math.exp(float(v)) for v in self.log_params)
+        r, alpha, a, b = self._params
         dead_odds = (
             a / max(b + x - 1, 1e-12) * ((alpha + T) / (alpha + tx)) ** (r + x) if x > 0 else 0.0
         )

@@ -250,6 +250,20 @@ class WorkerCollector(Collector):
             [], cumulative(runtime_bounds(), runtime.latency_buckets), runtime.latency_sum
         )
         yield processing
+        from streams.worker.runtime import RECORD_LATENCY_BOUNDS
+
+        record = HistogramMetricFamily(
+            "pulse_record_latency_seconds",
+            "Every processed event: its Kafka record timestamp (the producer's clock) to its "
+            "outputs handed to the producer (end-to-end latency, as Kafka Streams' "
+            "record-e2e-latency)",
+        )
+        record.add_metric(
+            [],
+            cumulative(RECORD_LATENCY_BOUNDS, runtime.record_latency_buckets),
+            runtime.record_latency_sum,
+        )
+        yield record
         yield labelled(
             GaugeMetricFamily,
             "pulse_consumer_lag",

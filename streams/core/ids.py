@@ -22,12 +22,13 @@ def derive_id(*parts: str) -> str:
     >>> derive_id("a", "bc") == derive_id("ab", "c")
     False
     """
-    digest = hashlib.blake2b(digest_size=16)
+    chunks = []
     for part in parts:
         encoded = part.encode("utf-8")
-        digest.update(len(encoded).to_bytes(4, "big"))
-        digest.update(encoded)
-    return digest.hexdigest()
+        chunks.append(len(encoded).to_bytes(4, "big"))
+        chunks.append(encoded)
+    # One buffer, one hash call: the same digest as updating part by part, for less.
+    return hashlib.blake2b(b"".join(chunks), digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=65_536)  # the same (user, campaign) is asked several times per message

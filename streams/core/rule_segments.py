@@ -56,18 +56,21 @@ def evaluate_rules(
         try:
             if not inside:
                 move = segment.enter.evaluate(state, now)
-                reason = f"enter: {segment.enter.source}"
             elif segment.exit is not None:
                 move = segment.exit.evaluate(state, now)
-                reason = f"exit: {segment.exit.source}"
             else:
                 move = not segment.enter.evaluate(state, now)
-                reason = f"no longer: {segment.enter.source}"
         except RuleError as exc:
             errors.append(f"segment {segment.name!r}: {exc}")
             continue
         if not move:
             continue
+        if not inside:
+            reason = f"enter: {segment.enter.source}"
+        elif segment.exit is not None:
+            reason = f"exit: {segment.exit.source}"
+        else:
+            reason = f"no longer: {segment.enter.source}"
         if inside:
             state.rules.remove(segment.name)
             changes.append(Change(state.user_id, dimension(segment), IN, OUT, reason, now, cause))

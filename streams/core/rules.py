@@ -94,20 +94,27 @@ class Rule:
     memo: dict[tuple[Any, ...], bool] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
+    # The variables' compute functions, in `variables` order (looked up once).
+    computes: tuple[Any, ...] = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        computes = tuple(VARIABLES[name].compute for name in self.variables)
+        object.__setattr__(self, "computes", computes)
 
     def context(self, state: UserState, now: int) -> dict[str, Value]:
         return {name: VARIABLES[name].compute(state, now) for name in self.variables}
 
     def evaluate(self, state: UserState, now: int) -> bool:
         """True when the rule holds; raises RuleError if it fails at run time."""
-        context = self.context(state, now)
+        values = tuple([compute(state, now) for compute in self.computes])
         try:
-            key: tuple[Any, ...] | None = tuple(context.values())
-            cached = self.memo.get(key)  # type: ignore[arg-type]
+            key: tuple[Any, ...] | None = values
+            cached = self.memo.get(values)
         except TypeError:  # a list value: not hashable, evaluate every time
             key, cached = None, None
         if cached is not None:
             return cached
+        context = dict(zip(self.variables, values, strict=True))  # only for an evaluation
         try:
             result = self.program.execute(context)
         except Exception as exc:  # noqa: BLE001 - whatever the evaluator raises is this rule's error

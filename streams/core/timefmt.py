@@ -65,18 +65,27 @@ def parse_ts(value: object) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_last_formatted: tuple[int, str] = (-1, "")
+
+
 def format_ts(ms: int) -> str:
     """Format epoch ms as ISO-8601 UTC with millisecond precision.
 
     >>> format_ts(1511604000123)
     '2017-11-25T10:00:00.123Z'
     """
+    global _last_formatted  # a one-entry memo
+    last = _last_formatted  # (one read: the pair is replaced whole, never half)
+    if last[0] == ms:
+        return last[1]  # the outputs of one event or one watermark share their time
     seconds, millis = divmod(ms, 1000)
     t = _EPOCH + timedelta(seconds=seconds)  # no strftime: this runs for every output
-    return (
+    text = (
         f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
         f".{millis:03d}Z"
     )
+    _last_formatted = (ms, text)
+    return text
 
 
 def day_index(ms: int) -> int:

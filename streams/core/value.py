@@ -138,6 +138,29 @@ def unmet(tier: Tier, features: UserFeatures, now: int) -> str | None:
     return None
 
 
+def _meets(tier: Tier, features: UserFeatures, now: int) -> bool:
+    """`unmet(tier, features, now) is None`, without writing the reason."""
+    if features.orders < tier.min_orders:
+        return False
+    if (now - features.first_purchase) / MS_PER_DAY < tier.min_tenure_days:
+        return False
+    return not (
+        tier.max_days_since_purchase
+        and (now - features.last_purchase) / MS_PER_DAY > tier.max_days_since_purchase
+    )
+
+
+class _TierNames(dict[tuple[Tier, ...], frozenset[str]]):
+    """The names of a tier list, made once per list."""
+
+    def __missing__(self, tiers: tuple[Tier, ...]) -> frozenset[str]:
+        names = self[tiers] = frozenset(tier.name for tier in tiers)
+        return names
+
+
+_NAMES: Final = _TierNames()
+
+
 RHYTHM: Final = 1.5  # "late" = this many of the customer's usual gaps since their last order
 
 
@@ -209,12 +232,17 @@ def _rfm_tier(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -
     """The RFM tier from the score, among the tiers whose conditions hold."""
     score = sum(state.rfm)
     margin = cfg.rfm_hysteresis_points
-    blocked = {tier.name: unmet(tier, state.features, now) for tier in cfg.rfm_tiers}
-    eligible = tuple(tier for tier in cfg.rfm_tiers if blocked[tier.name] is None)
+    features = state.features
+    # Which tiers' conditions hold; their reasons are written only for a change (below).
+    eligible = tuple(tier for tier in cfg.rfm_tiers if _meets(tier, features, now))
+    eligible_names = {tier.name for tier in eligible}
     tier = tier_with_hysteresis(
         score, state.value_tier, eligible, lambda held: held.minimum - margin
     )
-    if cause is None and _lower(tier, state.value_tier, cfg) and not blocked.get(state.value_tier):
+    held_blocked = state.value_tier in _NAMES[cfg.rfm_tiers] and (
+        state.value_tier not in eligible_names
+    )
+    if cause is None and _lower(tier, state.value_tier, cfg) and not held_blocked:
         if within_rhythm(state.features, now):
             return None  # not yet late by their own buying rhythm: no vote to fall
         # A fall on the score alone, found by event time (R sinks as others buy), must
@@ -230,8 +258,12 @@ def _rfm_tier(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -
     r, f, m = state.rfm
     reason = f"rfm score {score} (r{r} f{f} m{m})"
     # Say which condition kept the customer out of (or took them out of) a better tier.
+    by_tier = {t.name: t for t in cfg.rfm_tiers}
     by_score = next(t.name for t in cfg.rfm_tiers if score >= t.minimum)
-    why_not = blocked.get(state.value_tier) or (None if by_score == tier else blocked[by_score])
+    held = by_tier.get(state.value_tier)
+    why_not = (unmet(held, features, now) if held is not None else None) or (
+        None if by_score == tier else unmet(by_tier[by_score], features, now)
+    )
     if why_not:
         reason += f"; {why_not}"
     change = _change(state, VALUE_DIMENSION, tier, reason, now, cause)

@@ -29,7 +29,7 @@ from streams.core.pipeline import reject
 from streams.core.ticks import tick_record
 from streams.worker.acks import AckSequencer
 from streams.worker.compat import stale_fetch
-from streams.worker.runtime import Pending, WorkerRuntime
+from streams.worker.runtime import Pending, Tick, WorkerRuntime
 from streams.worker.transaction import Transactions
 
 log = logging.getLogger("pulse.worker")
@@ -154,6 +154,10 @@ class PartitionTask:
                     )
             done = pending.event.message
             finished.append(((done.topic, done.partition), done.offset))
+            if not isinstance(pending.decoded, Tick) and done.timestamp:
+                # Every event, with or without outputs: the record's timestamp (its
+                # producer's clock, seconds) to now, its outputs handed to the producer.
+                self.runtime.observe_record(time.time() - done.timestamp)
         released = [acked for done in finished for acked in self.acks.done(*done)]
         for acked in released:
             done = acked.message

@@ -59,6 +59,46 @@ LATENCY_BOUNDS: tuple[float, ...] = (
     1.0,
 )
 
+# Upper bounds (seconds) of the record latency histogram: input record timestamp → its
+# outputs handed to the producer. Fine steps up to a second: p99 is read from them.
+RECORD_LATENCY_BOUNDS: tuple[float, ...] = (
+    0.001,
+    0.002,
+    0.003,
+    0.004,
+    0.005,
+    0.006,
+    0.008,
+    0.01,
+    0.012,
+    0.015,
+    0.02,
+    0.025,
+    0.03,
+    0.04,
+    0.05,
+    0.06,
+    0.08,
+    0.1,
+    0.12,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.8,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Tick:
@@ -195,6 +235,9 @@ class WorkerRuntime:
         # Processing time per record (decode → outputs), as a histogram: bucket counts.
         self.latency_buckets = [0] * (len(LATENCY_BOUNDS) + 1)
         self.latency_sum = 0.0
+        # Record latency (every processed event): its Kafka timestamp to its outputs sent.
+        self.record_latency_buckets = [0] * (len(RECORD_LATENCY_BOUNDS) + 1)
+        self.record_latency_sum = 0.0
         self.last_event_ms: dict[int, int] = {}
 
     async def ensure_partition(self, number: int) -> PartitionRuntime:
@@ -378,6 +421,13 @@ class WorkerRuntime:
     def observe(self, seconds: float) -> None:
         self.latency_buckets[bisect_left(LATENCY_BOUNDS, seconds)] += 1
         self.latency_sum += seconds
+
+    def observe_record(self, seconds: float) -> None:
+        """One processed event's latency from its record timestamp (a clock behind the
+        producer's counts as 0)."""
+        seconds = max(seconds, 0.0)
+        self.record_latency_buckets[bisect_left(RECORD_LATENCY_BOUNDS, seconds)] += 1
+        self.record_latency_sum += seconds
 
     async def flush(self, partition: int, final: bool = False) -> int:
         """Save a partition's changed state (`final`: every changed model too)."""

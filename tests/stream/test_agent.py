@@ -8,6 +8,7 @@ offset commit is captured instead of reaching a broker.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -54,7 +55,7 @@ class Harness:
         # Every source counts as read to its end once its last put record was delivered.
         worker.runtime.fetch_state = lambda topic, p: (self.ends.get((topic, p), 0), None)
 
-        async def commit(force: bool = False) -> None:
+        async def commit(force: bool = False, wait: bool = False) -> None:
             self.committed.update(worker.transactions.uncommitted)
             worker.transactions.uncommitted = {}
 
@@ -68,7 +69,7 @@ class Harness:
             topic=topic,
             partition=partition,
             offset=offset,
-            timestamp=0.0,
+            timestamp=time.time() - 0.05,  # produced 50 ms ago (seconds, as Faust)
             timestamp_type=0,
             headers=[],
             key=b"k",
@@ -124,6 +125,9 @@ async def test_events_flow_to_outputs_state_and_commits(running: tuple[Harness, 
     # The user first, then the partition's progress record: progress never runs ahead.
     assert saved[-1].startswith(PROGRESS_PREFIX) and b"u1" in saved
     assert harness.committed == {TP("clicks", 0): 1}
+    # Its end-to-end latency is observed: record timestamp → outputs sent (~50 ms here).
+    runtime = harness.worker.runtime
+    assert sum(runtime.record_latency_buckets) == 1 and 0.05 <= runtime.record_latency_sum < 5
 
 
 async def test_bad_record_is_a_dead_letter_and_the_agent_goes_on(
