@@ -34,11 +34,11 @@ class Settings:
     # per-record stream (streams/worker/compat.py: drain_in_batches): 2.3x the events/s
     # on Apache Kafka. 0: Faust's per-record stream (the path before; docs/streaming.md).
     fetch_batches: bool = True
-    # How long a partition's merger waits for an input topic that is caught up and empty
-    # before releasing later records of the other topics (Kafka Streams' max.task.idle.ms):
-    # 0 releases at once (lowest latency); more makes the order of records published to
-    # several topics at the same moment a function of their event times, not of which
-    # topic's fetch came back first (docs/streaming.md, "Same answers").
+    # How long a record waits, from its arrival, for input topics that are read to their
+    # end and empty before the merger releases it past them (Kafka Streams'
+    # max.task.idle.ms): 0 releases at once (lowest latency); more makes the order of
+    # records published to several topics at the same moment a function of their event
+    # times, not of which topic's fetch came back first (docs/streaming.md, "Same answers").
     merge_idle_ms: int = 0
     # Read the changelog to its true end after recovery and repair what recovery missed
     # (needed on the embedded broker, which under-reports end offsets; harmless on Kafka).

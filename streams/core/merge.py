@@ -16,6 +16,9 @@ it makes processing order a function of the data, not of fetch timing.
 ['view@10', 'buy@20']
 >>> merger.pop_ready(lambda source: source == "purchases")  # purchases is drained
 ['view@30']
+>>> merger.push("clicks", 40, "view@40")
+>>> merger.pop_ready(lambda source: True, ripe=lambda item: False)  # it waits a little
+[]
 """
 
 from __future__ import annotations
@@ -40,24 +43,33 @@ class SourceMerger(Generic[T]):
     def push(self, source: str, ts: int, item: T) -> None:
         self._queues[source].append((ts, item))
 
-    def pop_ready(self, drained: Callable[[str], bool]) -> list[T]:
-        """Release records in (event time, source order) while no source can undercut them."""
+    def pop_ready(
+        self, drained: Callable[[str], bool], ripe: Callable[[T], bool] | None = None
+    ) -> list[T]:
+        """Release records in (event time, source order) while no source can undercut them.
+
+        `ripe` (optional): a record that would pass an empty, drained source goes only
+        when `ripe(record)` — it has waited long enough for that source to speak up.
+        """
         released: list[T] = []
         queues = self._queues
         while True:
             best: str | None = None
             best_key = (0, 0)
-            waiting = False
+            passes_empty = False
             for source, queue in queues.items():
                 if queue:
                     key = (queue[0][0], self._rank[source])
                     if best is None or key < best_key:
                         best, best_key = source, key
                 elif not drained(source):
-                    # This source may still deliver an earlier record. (Every empty source
-                    # is asked, not only the first: `drained` may start a wait per source.)
-                    waiting = True
-            if waiting or best is None:
+                    return released  # this source may still deliver an earlier record
+                else:
+                    passes_empty = True
+            if best is None:
+                return released
+            head = queues[best][0][1]
+            if passes_empty and ripe is not None and not ripe(head):
                 return released
             released.append(queues[best].popleft()[1])
 

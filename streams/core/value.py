@@ -150,17 +150,6 @@ def _meets(tier: Tier, features: UserFeatures, now: int) -> bool:
     )
 
 
-class _TierNames(dict[tuple[Tier, ...], frozenset[str]]):
-    """The names of a tier list, made once per list."""
-
-    def __missing__(self, tiers: tuple[Tier, ...]) -> frozenset[str]:
-        names = self[tiers] = frozenset(tier.name for tier in tiers)
-        return names
-
-
-_NAMES: Final = _TierNames()
-
-
 RHYTHM: Final = 1.5  # "late" = this many of the customer's usual gaps since their last order
 
 
@@ -239,8 +228,8 @@ def _rfm_tier(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -
     tier = tier_with_hysteresis(
         score, state.value_tier, eligible, lambda held: held.minimum - margin
     )
-    held_blocked = state.value_tier in _NAMES[cfg.rfm_tiers] and (
-        state.value_tier not in eligible_names
+    held_blocked = state.value_tier not in eligible_names and any(
+        tier.name == state.value_tier for tier in cfg.rfm_tiers
     )
     if cause is None and _lower(tier, state.value_tier, cfg) and not held_blocked:
         if within_rhythm(state.features, now):

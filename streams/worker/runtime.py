@@ -115,6 +115,7 @@ class Pending:
     decoded: AnyEvent | Tick
     raw: bytes
     source: dict[str, Any]
+    arrived: float = 0.0  # time.monotonic() when it was taken (PULSE_MERGE_IDLE_MS)
 
 
 class PartitionRuntime:
@@ -205,9 +206,9 @@ class WorkerRuntime:
         merge_idle_s: float = 0.0,
     ) -> None:
         self.config = config
-        # A caught-up, empty source counts as drained only after this long (see `_drained`).
+        # A record released past an empty, caught-up source must have waited this long
+        # since it arrived (see `_ripe`).
         self.merge_idle_s = max(0.0, merge_idle_s)
-        self._idle_since: dict[tuple[int, str], float] = {}
         # Topics whose records come in another format (PULSE_INPUT_FORMAT): converted
         # before decoding; the original bytes stay what a dead letter shows.
         self.formats = {topic: name for topic, name in (formats or {}).items() if name != PULSE}
@@ -270,9 +271,6 @@ class WorkerRuntime:
             runtime = self.partitions.pop(number, None)
             if runtime is not None:
                 dropped.extend(runtime.merger.clear())
-        self._idle_since = {
-            key: at for key, at in self._idle_since.items() if key[0] not in numbers
-        }
         return dropped
 
     def _drained(self, runtime: PartitionRuntime, partition: int) -> Callable[[str], bool]:
@@ -290,21 +288,23 @@ class WorkerRuntime:
             # The fetch position covers records fetched but not yet handed to the agent,
             # and a broker that under-reports its end offset (tansu reports the start of
             # the last batch + 1).
-            caught_up = next_offset >= highwater and (
+            return next_offset >= highwater and (
                 fetch_position is None or next_offset >= fetch_position
             )
-            if not caught_up or not self.merge_idle_s:
-                return caught_up
-            # Kafka Streams' max.task.idle.ms: records published to several topics at the
-            # same moment become visible one partition at a time, and the highwater seen
-            # is that of the last fetch. Waiting a little for the empty source lets its
-            # records of the same moment arrive before later ones of the others are
-            # released (the 0.5 s tick releases them once the wait is over).
-            now = time.monotonic()
-            since = self._idle_since.setdefault((partition, topic), now)
-            return now - since >= self.merge_idle_s
 
         return drained
+
+    def _ripe(self) -> Callable[[Pending], bool] | None:
+        """With PULSE_MERGE_IDLE_MS (Kafka Streams' max.task.idle.ms): a record is released
+        past a source that is empty and read to its end only once it has waited that long
+        since it arrived. Records published to several topics at the same moment become
+        visible one partition at a time, and the end offsets seen are those of the last
+        fetch: the wait lets the other topics' records of the same moment arrive before
+        later ones are released (the 0.5 s timer releases a record whose wait is over)."""
+        if not self.merge_idle_s:
+            return None
+        since = time.monotonic() - self.merge_idle_s
+        return lambda pending: pending.arrived <= since
 
     def seen(self, topic: str, partition: int, offset: int) -> bool:
         """True for a record already delivered since the partition was assigned."""
@@ -343,9 +343,9 @@ class WorkerRuntime:
             # another partition number is ignored.
             if tick[0] != partition:
                 return [], [], None
-            runtime.merger.push(topic, tick[1], Pending(event, Tick(tick[1]), raw, source))
-            self._idle_since.pop((partition, topic), None)
-            return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
+            arrived = time.monotonic()
+            runtime.merger.push(topic, tick[1], Pending(event, Tick(tick[1]), raw, source, arrived))
+            return [], self._pop_ready(runtime, partition), None
         self.stats.records += 1
         self.consumed[topic] += 1
         try:
@@ -366,9 +366,9 @@ class WorkerRuntime:
             self.rekeyed += 1
             self.stats.records -= 1  # counted again where it lands
             return [], [], decoded.user_id
-        runtime.merger.push(topic, decoded.ts, Pending(event, decoded, raw, source))
-        self._idle_since.pop((partition, topic), None)  # the source spoke: wait afresh next time
-        return [], runtime.merger.pop_ready(self._drained(runtime, partition)), None
+        arrived = time.monotonic()
+        runtime.merger.push(topic, decoded.ts, Pending(event, decoded, raw, source, arrived))
+        return [], self._pop_ready(runtime, partition), None
 
     def live_ticks(self, partition: int, pending: Pending) -> list[tuple[int, int]]:
         """(partition, hour) ticks to publish after a processed event: every other
@@ -390,7 +390,10 @@ class WorkerRuntime:
         runtime = self.partitions.get(partition)
         if runtime is None or not len(runtime.merger):
             return []
-        return runtime.merger.pop_ready(self._drained(runtime, partition))
+        return self._pop_ready(runtime, partition)
+
+    def _pop_ready(self, runtime: PartitionRuntime, partition: int) -> list[Pending]:
+        return runtime.merger.pop_ready(self._drained(runtime, partition), self._ripe())
 
     def process(self, partition: int, pending: Pending) -> list[Output]:
         runtime = self.partitions[partition]
