@@ -40,6 +40,13 @@ class SourceMerger(Generic[T]):
     def __len__(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
+    def heads(self) -> dict[str, tuple[int, int, T] | None]:
+        """Per source: (records queued, event time of the first, the first), or None."""
+        return {
+            source: (len(queue), queue[0][0], queue[0][1]) if queue else None
+            for source, queue in self._queues.items()
+        }
+
     def push(self, source: str, ts: int, item: T) -> None:
         self._queues[source].append((ts, item))
 

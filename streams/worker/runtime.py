@@ -99,6 +99,17 @@ RECORD_LATENCY_BOUNDS: tuple[float, ...] = (
     60.0,
 )
 
+HELD_WARNING_S = 30.0  # records held this long in the merger are explained in the log
+# Ticks wait in a merger queue of their own, not in the FIFO of the topic they ride on:
+# a tick published by a worker far ahead in event time can sit in that topic before
+# records older than it. In the topic's queue it would be released before them (each
+# source's queue is in offset order), jump the clock, and make them too late; in its own
+# queue it goes only once every source is past it or read to its end — so it moves the
+# clock of an idle partition, and of a partition whose worker is merely behind, nothing.
+# First in the order: at a tie it comes before events, as in-process (a tick is applied
+# before the event that produced it is processed).
+TICKS = "ticks"
+
 
 @dataclass(frozen=True, slots=True)
 class Tick:
@@ -177,8 +188,9 @@ class PartitionRuntime:
         if self.store.saved_clock is not None:
             self.pipeline.clock = self.store.saved_clock
         self.store.clock = lambda: self.pipeline.clock
-        self.merger: SourceMerger[Pending] = SourceMerger(INPUT_TOPICS)
+        self.merger: SourceMerger[Pending] = SourceMerger((TICKS, *INPUT_TOPICS))
         self.last_offset: dict[str, int] = {}
+        self.explained_at = 0.0  # when a long wait in the merger was last logged
 
     def _reject_record(self, partition: int, problem: str) -> None:
         self.rejected_records.append(problem)
@@ -276,6 +288,8 @@ class WorkerRuntime:
     def _drained(self, runtime: PartitionRuntime, partition: int) -> Callable[[str], bool]:
         def drained(topic: str) -> bool:
             """True when every record the broker has for this source was delivered to us."""
+            if topic == TICKS:
+                return True  # ticks are optional: an empty tick queue holds nothing back
             highwater, fetch_position = self.fetch_state(topic, partition)
             if highwater is None:
                 return False  # not fetched yet: it may hold earlier records
@@ -344,7 +358,7 @@ class WorkerRuntime:
             if tick[0] != partition:
                 return [], [], None
             arrived = time.monotonic()
-            runtime.merger.push(topic, tick[1], Pending(event, Tick(tick[1]), raw, source, arrived))
+            runtime.merger.push(TICKS, tick[1], Pending(event, Tick(tick[1]), raw, source, arrived))
             return [], self._pop_ready(runtime, partition), None
         self.stats.records += 1
         self.consumed[topic] += 1
@@ -390,7 +404,39 @@ class WorkerRuntime:
         runtime = self.partitions.get(partition)
         if runtime is None or not len(runtime.merger):
             return []
-        return self._pop_ready(runtime, partition)
+        ready = self._pop_ready(runtime, partition)
+        if not ready and len(runtime.merger):
+            self._explain_wait(runtime, partition)
+        return ready
+
+    def _explain_wait(self, runtime: PartitionRuntime, partition: int) -> None:
+        """Records held in the merger for long: say, once a minute, what they wait for
+        (which source is not known to be read to its end, and why)."""
+        now = time.monotonic()
+        heads = runtime.merger.heads()
+        oldest = min(head[2].arrived for head in heads.values() if head is not None)
+        if now - oldest < HELD_WARNING_S or now - runtime.explained_at < HELD_WARNING_S:
+            return
+        runtime.explained_at = now
+        sources = []
+        for topic, head in heads.items():
+            if topic == TICKS:
+                continue
+            highwater, position = self.fetch_state(topic, partition)
+            delivered = runtime.last_offset.get(topic)
+            committed = self.committed(topic, partition)
+            queued = f"{head[0]} queued from {format_ts(head[1])}" if head else "empty"
+            sources.append(
+                f"{topic}: {queued}, last delivered {delivered}, committed {committed}, "
+                f"end offset {highwater}, fetch position {position}"
+            )
+        log.warning(
+            "partition %d: records held %.0f s in the event-time merger; %s",
+            partition,
+            now - oldest,
+            "; ".join(sources),
+            extra={"partition": partition},
+        )
 
     def _pop_ready(self, runtime: PartitionRuntime, partition: int) -> list[Pending]:
         return runtime.merger.pop_ready(self._drained(runtime, partition), self._ripe())

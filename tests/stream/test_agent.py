@@ -219,3 +219,35 @@ async def test_merge_idle_waits_for_a_caught_up_topic_before_releasing_later_rec
         # A record that waited its time goes at once; a new one waits for empty topics.
         await harness.put(wrapped, "clicks", 1, click("c2", "u1", "2026-03-01T11:00:00Z"))
         assert len(harness.worker.runtime.partitions[0].merger) == 1
+
+
+async def test_records_held_long_in_the_merger_are_explained_in_the_log(
+    running: tuple[Harness, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness, agent = running
+    # purchases says it holds offsets 0-4 that were never delivered: not read to its end.
+    harness.ends[("purchases", 0)] = 5
+    await harness.put(agent, "clicks", 0, click("e9", "u1", "2026-03-01T10:00:00Z"))
+    monkeypatch.setattr("streams.worker.runtime.HELD_WARNING_S", 0.0)
+    assert harness.worker.runtime.poll(0) == []
+    [line] = [r.getMessage() for r in caplog.records if "event-time merger" in r.getMessage()]
+    assert "clicks: 1 queued from 2026-03-01T10:00:00.000Z" in line
+    assert "purchases: empty, last delivered None, committed None, end offset 5" in line
+
+
+async def test_a_tick_ahead_of_older_records_on_its_topic_does_not_make_them_late(
+    running: tuple[Harness, Any],
+) -> None:
+    """A worker far ahead in event time publishes a tick that lands in `clicks` before
+    older clicks of this partition (its worker was behind, not idle): the tick waits in
+    its own queue until the partition's records pass it, and nothing becomes too late."""
+    from streams.core.ticks import tick_record
+    from streams.core.timefmt import parse_ts
+
+    harness, agent = running
+    ahead = parse_ts("2026-03-20T00:00:00Z")  # 19 days after the click below
+    harness.ends[("clicks", 0)] = 2  # both records are on the broker: one fetch's worth
+    await harness.put(agent, "clicks", 0, tick_record(0, ahead))
+    await harness.put(agent, "clicks", 1, click("old", "u1", "2026-03-01T10:00:00Z"))
+    assert not harness.outputs("dead-letters"), harness.outputs("dead-letters")
+    assert any(c["cause_event_id"] == "old" for c in harness.outputs("segment-changes"))
