@@ -171,13 +171,21 @@ def drain_in_batches(consumer: Any, topics: frozenset[str], handler: BatchHandle
         read_offsets = consumer._read_offset
         try:
             while not (consumer_stopped() or fetcher_stopped()):
-                generation = consumer.app.consumer_generation_id
                 records = consumer.getmany(timeout=1.0)
                 await consumer.sleep(0)  # as Faust: getmany may not yield to the loop
                 if consumer.should_stop:
                     continue
                 batch: list[Any] = []
+                generation: int | None = None
                 async for tp, message in records:
+                    if generation is None:
+                        # The generation the records were fetched in: read once the fetch
+                        # has returned, as Faust's getmany does (and it stops yielding if
+                        # the generation changes). Read before the fetch's wait, a
+                        # rebalance completing during it labelled records fetched after
+                        # Faust's seek as stale: dropped, never fetched again, and the
+                        # partition's merger waited for them for ever.
+                        generation = consumer.app.consumer_generation_id
                     offset, read = message.offset, read_offsets[tp]
                     if read is not None and offset < read:
                         continue  # read already (Faust drops these too)
@@ -186,7 +194,7 @@ def drain_in_batches(consumer: Any, topics: frozenset[str], handler: BatchHandle
                         batch.append(message)
                     else:
                         await consumer.wait_first(callback(message), consumer.suspend_flow.wait())
-                if batch:
+                if batch and generation is not None:
                     await asyncio.shield(handler(batch, generation))
         except consumer.consumer_stopped_errors:
             if consumer.transport.app.should_stop:

@@ -172,6 +172,34 @@ def test_each_fetch_of_the_input_topics_is_one_batch() -> None:
     assert compat.stale_fetch(fake.app, 7) is True
 
 
+def test_a_batch_carries_the_generation_it_was_fetched_in_not_the_one_before_the_wait() -> None:
+    """A rebalance that completes while the fetch waits: the records come after Faust's
+    seek, in the new generation, and must not be dropped as stale (they would never be
+    fetched again)."""
+    fake = _FakeConsumer([[("clicks", 10), ("clicks", 11)]])
+    real = fake.getmany
+
+    def getmany_across_a_rebalance(timeout: float) -> Any:
+        async def records() -> Any:
+            fake.app.consumer_generation_id = 8  # completed during the fetch's wait
+            async for row in real(timeout):
+                yield row
+
+        return records()
+
+    fake.getmany = getmany_across_a_rebalance  # type: ignore[method-assign]
+    batches: list[tuple[list[int], int]] = []
+
+    async def handler(messages: list[Any], generation: int) -> None:
+        batches.append(([message.offset for message in messages], generation))
+
+    compat.drain_in_batches(fake, frozenset({"clicks"}), handler)
+    fetcher = type("Fetcher", (), {"_stopped": _Stopped()})()
+    asyncio.run(fake._drain_messages(fetcher))  # type: ignore[attr-defined]
+    assert batches == [([10, 11], 8)]
+    assert not compat.stale_fetch(fake.app, batches[0][1])
+
+
 def test_faust_keeps_the_producer_of_a_revoked_partition_that_became_a_standby() -> None:
     # stop_unowned_transactions exists because on_rebalance filters revoked partitions
     # through is_standby before stopping their producers; if Faust stops doing that, this
