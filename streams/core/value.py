@@ -121,16 +121,17 @@ def unmet(tier: Tier, features: UserFeatures, now: int) -> str | None:
     >>> unmet(Tier("loyal", 10, max_days_since_purchase=30), f, 31 * MS_PER_DAY + 1)
     'loyal needs a purchase in the last 30 days (last 31 days ago)'
     """
-    if features.orders < tier.min_orders:
+    failed = _failed_condition(tier, features, now)
+    if failed == _ORDERS:
         return f"{tier.name} needs {tier.min_orders} orders (has {features.orders})"
-    tenure = (now - features.first_purchase) / MS_PER_DAY
-    if tenure < tier.min_tenure_days:
+    if failed == _TENURE:
+        tenure = (now - features.first_purchase) / MS_PER_DAY
         return (
             f"{tier.name} needs {tier.min_tenure_days} days since the first order "
             f"(has {int(tenure)})"
         )
-    quiet = (now - features.last_purchase) / MS_PER_DAY
-    if tier.max_days_since_purchase and quiet > tier.max_days_since_purchase:
+    if failed == _RECENCY:
+        quiet = (now - features.last_purchase) / MS_PER_DAY
         return (
             f"{tier.name} needs a purchase in the last {tier.max_days_since_purchase} days "
             f"(last {int(quiet)} days ago)"
@@ -138,16 +139,25 @@ def unmet(tier: Tier, features: UserFeatures, now: int) -> str | None:
     return None
 
 
-def _meets(tier: Tier, features: UserFeatures, now: int) -> bool:
-    """`unmet(tier, features, now) is None`, without writing the reason."""
+_MET, _ORDERS, _TENURE, _RECENCY = range(4)
+
+
+def _failed_condition(tier: Tier, features: UserFeatures, now: int) -> int:
+    """The first of a tier's conditions a customer fails at `now` (`_MET`: none). Checked
+    for every tier at every re-score, so no reason is written here (`unmet` does that)."""
     if features.orders < tier.min_orders:
-        return False
+        return _ORDERS
     if (now - features.first_purchase) / MS_PER_DAY < tier.min_tenure_days:
-        return False
-    return not (
-        tier.max_days_since_purchase
-        and (now - features.last_purchase) / MS_PER_DAY > tier.max_days_since_purchase
-    )
+        return _TENURE
+    quiet = (now - features.last_purchase) / MS_PER_DAY
+    if tier.max_days_since_purchase and quiet > tier.max_days_since_purchase:
+        return _RECENCY
+    return _MET
+
+
+def _held_tier(state: UserState, cfg: ValueConfig) -> Tier | None:
+    """The RFM tier the customer holds (None for a prospect or no tier yet)."""
+    return next((tier for tier in cfg.rfm_tiers if tier.name == state.value_tier), None)
 
 
 RHYTHM: Final = 1.5  # "late" = this many of the customer's usual gaps since their last order
@@ -189,7 +199,7 @@ def value_due(state: UserState, cfg: ValueConfig) -> int | None:
     while due < checked:
         step *= 2
         due = features.last_purchase + step
-    held = next((tier for tier in cfg.rfm_tiers if tier.name == state.value_tier), None)
+    held = _held_tier(state, cfg)
     if held is not None and held.max_days_since_purchase:
         # The first millisecond at which the last purchase is too old for the tier.
         too_old = features.last_purchase + held.max_days_since_purchase * MS_PER_DAY + 1
@@ -223,14 +233,14 @@ def _rfm_tier(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -
     margin = cfg.rfm_hysteresis_points
     features = state.features
     # Which tiers' conditions hold; their reasons are written only for a change (below).
-    eligible = tuple(tier for tier in cfg.rfm_tiers if _meets(tier, features, now))
-    eligible_names = {tier.name for tier in eligible}
+    eligible = tuple(
+        tier for tier in cfg.rfm_tiers if _failed_condition(tier, features, now) == _MET
+    )
     tier = tier_with_hysteresis(
         score, state.value_tier, eligible, lambda held: held.minimum - margin
     )
-    held_blocked = state.value_tier not in eligible_names and any(
-        tier.name == state.value_tier for tier in cfg.rfm_tiers
-    )
+    held = _held_tier(state, cfg)
+    held_blocked = held is not None and held not in eligible
     if cause is None and _lower(tier, state.value_tier, cfg) and not held_blocked:
         if within_rhythm(state.features, now):
             return None  # not yet late by their own buying rhythm: no vote to fall
@@ -247,11 +257,9 @@ def _rfm_tier(state: UserState, cfg: ValueConfig, now: int, cause: str | None) -
     r, f, m = state.rfm
     reason = f"rfm score {score} (r{r} f{f} m{m})"
     # Say which condition kept the customer out of (or took them out of) a better tier.
-    by_tier = {t.name: t for t in cfg.rfm_tiers}
-    by_score = next(t.name for t in cfg.rfm_tiers if score >= t.minimum)
-    held = by_tier.get(state.value_tier)
+    by_score = next(t for t in cfg.rfm_tiers if score >= t.minimum)
     why_not = (unmet(held, features, now) if held is not None else None) or (
-        None if by_score == tier else unmet(by_tier[by_score], features, now)
+        None if by_score.name == tier else unmet(by_score, features, now)
     )
     if why_not:
         reason += f"; {why_not}"
