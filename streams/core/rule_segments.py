@@ -53,24 +53,18 @@ def evaluate_rules(
         rule = segment.exit if inside and segment.exit is not None else segment.enter
         if not _affected(rule, kind, new_day):
             continue
+        # Outside: the enter rule moves them in. Inside: the exit rule moves them out,
+        # or, without one, the enter rule no longer holding.
+        leaves_when_false = inside and segment.exit is None
         try:
-            if not inside:
-                move = segment.enter.evaluate(state, now)
-            elif segment.exit is not None:
-                move = segment.exit.evaluate(state, now)
-            else:
-                move = not segment.enter.evaluate(state, now)
+            move = rule.evaluate(state, now) != leaves_when_false
         except RuleError as exc:
             errors.append(f"segment {segment.name!r}: {exc}")
             continue
         if not move:
             continue
-        if not inside:
-            reason = f"enter: {segment.enter.source}"
-        elif segment.exit is not None:
-            reason = f"exit: {segment.exit.source}"
-        else:
-            reason = f"no longer: {segment.enter.source}"
+        label = "no longer" if leaves_when_false else "exit" if inside else "enter"
+        reason = f"{label}: {rule.source}"  # written only for a move
         if inside:
             state.rules.remove(segment.name)
             changes.append(Change(state.user_id, dimension(segment), IN, OUT, reason, now, cause))

@@ -101,9 +101,6 @@ class Rule:
         computes = tuple(VARIABLES[name].compute for name in self.variables)
         object.__setattr__(self, "computes", computes)
 
-    def context(self, state: UserState, now: int) -> dict[str, Value]:
-        return {name: VARIABLES[name].compute(state, now) for name in self.variables}
-
     def evaluate(self, state: UserState, now: int) -> bool:
         """True when the rule holds; raises RuleError if it fails at run time."""
         values = tuple([compute(state, now) for compute in self.computes])
