@@ -150,11 +150,13 @@ class WorkerCollector(Collector):
         bounds = [
             (index + 1) / len(churn.score_buckets) for index in range(len(churn.score_buckets) - 1)
         ]
-        scores = HistogramMetricFamily(
-            "pulse_churn_score", "Churn scores given at prediction points (probability)"
+        yield histogram(
+            "pulse_churn_score",
+            "Churn scores given at prediction points (probability)",
+            bounds,
+            churn.score_buckets,
+            churn.score_sum,
         )
-        scores.add_metric([], cumulative(bounds, churn.score_buckets), churn.score_sum)
-        yield scores
         yield labelled(
             CounterMetricFamily,
             "pulse_churn_labels_resolved",
@@ -243,27 +245,23 @@ class WorkerCollector(Collector):
 
     def _timeliness(self) -> Iterator[Any]:
         runtime = self.runtime
-        processing = HistogramMetricFamily(
-            "pulse_processing_seconds", "Time to process one input record (decode to outputs)"
+        processing, latency = runtime.processing, runtime.record_latency
+        yield histogram(
+            "pulse_processing_seconds",
+            "Time to process one input record (decode to outputs)",
+            processing.bounds,
+            processing.counts,
+            processing.total,
         )
-        processing.add_metric(
-            [], cumulative(runtime_bounds(), runtime.latency_buckets), runtime.latency_sum
-        )
-        yield processing
-        from streams.worker.runtime import RECORD_LATENCY_BOUNDS
-
-        record = HistogramMetricFamily(
+        yield histogram(
             "pulse_record_latency_seconds",
             "Every processed event: its Kafka record timestamp (the producer's clock) to its "
             "outputs handed to the producer (end-to-end latency, as Kafka Streams' "
             "record-e2e-latency)",
+            latency.bounds,
+            latency.counts,
+            latency.total,
         )
-        record.add_metric(
-            [],
-            cumulative(RECORD_LATENCY_BOUNDS, runtime.record_latency_buckets),
-            runtime.record_latency_sum,
-        )
-        yield record
         yield labelled(
             GaugeMetricFamily,
             "pulse_consumer_lag",
@@ -306,10 +304,13 @@ def cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str
     return list(zip(labels, accumulate(counts), strict=True))
 
 
-def runtime_bounds() -> tuple[float, ...]:
-    from streams.worker.runtime import LATENCY_BOUNDS
-
-    return LATENCY_BOUNDS
+def histogram(
+    name: str, doc: str, bounds: Sequence[float], counts: Sequence[int], total: float
+) -> Any:
+    """A histogram family with one sample from per-bucket counts and their sum."""
+    family = HistogramMetricFamily(name, doc)
+    family.add_metric([], cumulative(bounds, counts), total)
+    return family
 
 
 def build_registry(worker: Any, faust_sensors: bool = False) -> CollectorRegistry:

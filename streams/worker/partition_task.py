@@ -88,7 +88,7 @@ class PartitionTask:
                     "a batch of %d records fetched before the rebalance is read again", len(records)
                 )
                 return
-            observe, clock = self.runtime.observe, time.perf_counter
+            observe, clock = self.runtime.processing.observe, time.perf_counter
             for record in records:
                 began = clock()
                 await self._take_one(record)
@@ -157,7 +157,8 @@ class PartitionTask:
             if not isinstance(pending.decoded, Tick) and done.timestamp:
                 # Every event, with or without outputs: the record's timestamp (its
                 # producer's clock, seconds) to now, its outputs handed to the producer.
-                self.runtime.observe_record(time.time() - done.timestamp)
+                # (A producer clock ahead of this one counts as 0.)
+                self.runtime.record_latency.observe(max(0.0, time.time() - done.timestamp))
         released = [acked for done in finished for acked in self.acks.done(*done)]
         for acked in released:
             done = acked.message

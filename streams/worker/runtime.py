@@ -99,6 +99,23 @@ RECORD_LATENCY_BOUNDS: tuple[float, ...] = (
     60.0,
 )
 
+
+class Histogram:
+    """Observations counted into fixed buckets: a Prometheus histogram's raw counts
+    (`streams.metrics.histogram` exports it)."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last: above every bound
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+
 HELD_WARNING_S = 30.0  # records held this long in the merger are explained in the log
 # Ticks wait in a merger queue of their own, not in the FIFO of the topic they ride on:
 # a tick published by a worker far ahead in event time can sit in that topic before
@@ -245,12 +262,10 @@ class WorkerRuntime:
         self.redelivered = 0
         self.consumed: Counter[str] = Counter()  # records taken, by input topic
         self.changelog_writes = 0
-        # Processing time per record (decode → outputs), as a histogram: bucket counts.
-        self.latency_buckets = [0] * (len(LATENCY_BOUNDS) + 1)
-        self.latency_sum = 0.0
-        # Record latency (every processed event): its Kafka timestamp to its outputs sent.
-        self.record_latency_buckets = [0] * (len(RECORD_LATENCY_BOUNDS) + 1)
-        self.record_latency_sum = 0.0
+        # Processing time per record (decode → outputs), and every processed event's
+        # latency from its Kafka record timestamp to its outputs sent.
+        self.processing = Histogram(LATENCY_BOUNDS)
+        self.record_latency = Histogram(RECORD_LATENCY_BOUNDS)
         self.last_event_ms: dict[int, int] = {}
 
     async def ensure_partition(self, number: int) -> PartitionRuntime:
@@ -466,17 +481,6 @@ class WorkerRuntime:
         runtime = self.partitions.get(partition)
         if runtime is not None:
             runtime.store.mark_processed(topic, offset)
-
-    def observe(self, seconds: float) -> None:
-        self.latency_buckets[bisect_left(LATENCY_BOUNDS, seconds)] += 1
-        self.latency_sum += seconds
-
-    def observe_record(self, seconds: float) -> None:
-        """One processed event's latency from its record timestamp (a clock behind the
-        producer's counts as 0)."""
-        seconds = max(seconds, 0.0)
-        self.record_latency_buckets[bisect_left(RECORD_LATENCY_BOUNDS, seconds)] += 1
-        self.record_latency_sum += seconds
 
     async def flush(self, partition: int, final: bool = False) -> int:
         """Save a partition's changed state (`final`: every changed model too)."""

@@ -78,11 +78,11 @@ class Harness:
             generation_id=self.worker.app.consumer_generation_id,
         )
         event = Event(self.worker.app, b"k", value, [], message)
-        taken = sum(self.worker.runtime.latency_buckets)  # +1 when a record is fully taken
+        taken = sum(self.worker.runtime.processing.counts)  # +1 when a record is fully taken
         await agent.channel.put(event)
         for _ in range(1000):  # the agent takes it on its own task
             await asyncio.sleep(0.005)
-            if sum(self.worker.runtime.latency_buckets) > taken:
+            if sum(self.worker.runtime.processing.counts) > taken:
                 return
         raise AssertionError("the agent did not take the record within 5 s")
 
@@ -127,7 +127,8 @@ async def test_events_flow_to_outputs_state_and_commits(running: tuple[Harness, 
     assert harness.committed == {TP("clicks", 0): 1}
     # Its end-to-end latency is observed: record timestamp → outputs sent (~50 ms here).
     runtime = harness.worker.runtime
-    assert sum(runtime.record_latency_buckets) == 1 and 0.05 <= runtime.record_latency_sum < 5
+    latency = runtime.record_latency
+    assert sum(latency.counts) == 1 and 0.05 <= latency.total < 5
 
 
 async def test_bad_record_is_a_dead_letter_and_the_agent_goes_on(
