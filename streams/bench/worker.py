@@ -115,17 +115,22 @@ def _trivial_rate(url: str, prefix: str, expect: int, wait_ms: int) -> float:
     return count / max(last - first, 1e-9)  # count: records after the first 10 %
 
 
+def _metrics_page(port: int) -> list[str]:
+    """The lines of a worker's /metrics page (none while it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return list(response.read().decode().splitlines())
+    except OSError:
+        return []
+
+
 def _histogram(port: int, name: str) -> dict[float, float]:
     """A histogram's cumulative bucket counts by upper bound (inf for +Inf)."""
     buckets: dict[float, float] = {}
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            for line in response.read().decode().splitlines():
-                found = re.match(rf'{name}_bucket{{le="([^"]+)"}} (\S+)', line)
-                if found:
-                    buckets[float(found[1])] = float(found[2])
-    except OSError:
-        pass
+    for line in _metrics_page(port):
+        found = re.match(rf'{name}_bucket{{le="([^"]+)"}} (\S+)', line)
+        if found:
+            buckets[float(found[1])] = float(found[2])
     return buckets
 
 
@@ -164,16 +169,11 @@ def _every_event(before: dict[float, float], after: dict[float, float]) -> dict[
 
 
 def _metric(port: int, name: str) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            total = 0.0  # summed over labels
-            for line in response.read().decode().splitlines():
-                if line.startswith((name + " ", name + "{")):
-                    total += float(line.rsplit(" ", 1)[1])
-            return total
-    except OSError:
-        pass
-    return 0.0
+    """A metric's value, summed over its labels (0 while the worker does not answer)."""
+    prefixes = (name + " ", name + "{")
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in _metrics_page(port) if line.startswith(prefixes)
+    )
 
 
 def _rss_mib(pid: int) -> float:
