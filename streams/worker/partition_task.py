@@ -88,6 +88,7 @@ class PartitionTask:
                     "a batch of %d records fetched before the rebalance is read again", len(records)
                 )
                 return
+            self.transactions.new_turn()
             observe, clock = self.runtime.processing.observe, time.perf_counter
             for record in records:
                 began = clock()
@@ -202,6 +203,7 @@ class PartitionTask:
         keep its last records queued until the next one comes.
         """
         async with self.lock:
+            self.transactions.new_turn()
             for partition in list(self.runtime.partitions):
                 ready = self.runtime.poll(partition)
                 if ready:

@@ -9,8 +9,10 @@ campaign ledger and the seen-before filter) are saved per batch, followed by eac
 partition's progress record; only then are the offsets of that batch committed.
 
 * **At-least-once** (any broker): a batch is saved every commit interval or every
-  `SAVE_RECORDS` records, and its offsets committed after the producer's flush; a crash
-  between the two re-reads records that the saved progress then skips.
+  `SAVE_RECORDS` records — one partition per turn of the worker's lock, so records keep
+  flowing between the partitions' saves — and its offsets committed after the
+  producer's flush; a crash between the two re-reads records that the saved progress
+  then skips.
 * **Exactly-once** (Apache Kafka): everything a partition's records caused — outputs,
   states, models, ledger, progress — goes into that input partition's transaction, which
   commits with the offsets (`send_offsets_to_transaction`), so a crash leaves all of it
@@ -74,6 +76,9 @@ class Transactions:
         self.uncommitted: dict[TP, int] = {}  # saved, not yet committed: next offsets
         self.unsaved: dict[int, list[Any]] = {}  # partition → processed, state not saved
         self.unsaved_count = 0
+        # At-least-once: partitions of the save round under way, saved one per turn.
+        self.saving: list[int] = []
+        self.turns = self.saved_in_turn = 0  # turns of the worker's lock (`new_turn`)
         self.last_commit = self.last_save = time.monotonic()
         # At-least-once: the offset commit in flight (it flushes the producer first, which
         # takes a while; records go on being processed meanwhile).
@@ -125,6 +130,11 @@ class Transactions:
 
     # -- saving and committing ----------------------------------------------------------
 
+    def new_turn(self) -> None:
+        """The worker's lock was taken (a fetched batch, the timer): at-least-once saves
+        one partition per turn."""
+        self.turns += 1
+
     def processed(self, partition: int, released: list[Any]) -> None:
         """Records whose every effect is sent: their state is saved with the next batch."""
         if released:
@@ -138,8 +148,7 @@ class Transactions:
             if now - self.last_commit >= self.commit_interval_s:
                 await self.save_and_commit()
             return
-        if self._save_due(now):
-            await self.save()
+        if await self._save_step(now):
             await self.commit(force=True)
 
     async def on_timer(self) -> None:
@@ -148,9 +157,31 @@ class Transactions:
             if time.monotonic() - self.last_commit >= self.commit_interval_s:
                 await self.save_and_commit()
             return
-        if self._save_due(time.monotonic()):
-            await self.save()
+        await self._save_step(time.monotonic())
         await self.commit()
+
+    async def _save_step(self, now: float) -> bool:
+        """At-least-once: save the next partition of the round under way, or start a round
+        when one is due. True when a round has just been completed.
+
+        One partition per turn of the lock: saving them all at once held every record that
+        arrived meanwhile (30-60 ms for four partitions on the embedded broker at 500 events/s:
+        the p99 latency). A partition's records released before its turn are saved with
+        it; those after, with the next round.
+        """
+        if not self.saving:
+            if not self._save_due(now):
+                return False
+            self.saving = sorted(self.unsaved)
+            self.last_save = now
+        elif self.saved_in_turn == self.turns and self.unsaved_count < SAVE_RECORDS:
+            return False  # one partition per turn, unless records pile up (catching up)
+        self.saved_in_turn = self.turns
+        partition = self.saving.pop(0)
+        released = self.unsaved.pop(partition, [])
+        self.unsaved_count -= len(released)
+        await self._save_partition(partition, released, final=False)
+        return not self.saving
 
     def _save_due(self, now: float) -> bool:
         """At-least-once: a commit interval since the last save, or a full batch."""
@@ -166,19 +197,25 @@ class Transactions:
         (revocation, shutdown): every partition's changed models are written too.
         """
         unsaved, self.unsaved, self.unsaved_count = self.unsaved, {}, 0
+        self.saving = []
         self.last_save = time.monotonic()
         for partition, released in unsaved.items():
-            if partition not in self.runtime.partitions:
-                continue  # moved away: the new owner re-reads from the last commit
-            self.current = partition
-            await self.runtime.flush(partition, final)
-            for acked in released:
-                self.uncommitted[acked.message.tp] = acked.message.offset + 1
+            await self._save_partition(partition, released, final)
         if final:
             for partition in list(self.runtime.partitions):
                 if partition not in unsaved:
                     self.current = partition
                     await self.runtime.flush(partition, final)
+
+    async def _save_partition(self, partition: int, released: list[Any], final: bool) -> None:
+        """One partition's changed users and progress; then its records' offsets are
+        committable."""
+        if partition not in self.runtime.partitions:
+            return  # moved away: the new owner re-reads from the last commit
+        self.current = partition
+        await self.runtime.flush(partition, final)
+        for acked in released:
+            self.uncommitted[acked.message.tp] = acked.message.offset + 1
 
     async def commit(self, force: bool = False, wait: bool = False) -> None:
         """Commit the processed prefix of each partition (at most every commit interval).
@@ -266,6 +303,7 @@ class Transactions:
         next owner reads it again from the committed offsets)."""
         for partition in moved:
             self.unsaved_count -= len(self.unsaved.pop(partition, ()))
+        self.saving = [partition for partition in self.saving if partition not in moved]
         self.uncommitted = {
             tp: offset for tp, offset in self.uncommitted.items() if tp.partition not in moved
         }

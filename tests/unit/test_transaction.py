@@ -77,3 +77,65 @@ async def test_a_failed_commit_is_retried_unless_a_later_offset_waits(
     assert tx.uncommitted == {TP("clicks", 0): 12, TP("clicks", 1): 5}
     await tx.commit(force=True, wait=True)
     assert committer.done == [{TP("clicks", 0): 12, TP("clicks", 1): 5}]
+
+
+class Runtime:
+    """Stands in for WorkerRuntime: records which partition was flushed when."""
+
+    def __init__(self, partitions: set[int]) -> None:
+        self.partitions = dict.fromkeys(partitions)
+        self.flushed: list[int] = []
+
+    async def flush(self, partition: int, final: bool = False) -> int:
+        self.flushed.append(partition)
+        return 0
+
+
+class Acked:
+    """A processed record as the transaction sees it (`.message.tp`, `.message.offset`)."""
+
+    def __init__(self, partition: int, offset: int) -> None:
+        self.message = self
+        self.tp = TP("clicks", partition)
+        self.offset = offset
+
+
+async def test_at_least_once_saves_one_partition_per_turn_then_commits_the_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    committer = Committer()
+    committer.release.set()
+    monkeypatch.setattr(transaction, "commit_offsets", committer)
+    tx = transactions()
+    runtime = tx.runtime = Runtime({0, 1, 2})  # type: ignore[assignment]
+    for partition in (0, 1, 2):
+        tx.processed(partition, [Acked(partition, 10)])
+    tx.last_save -= 2.0  # a commit interval has passed
+    tx.new_turn()
+    await tx.after_records()
+    await tx.after_records()  # the same turn: nothing more is saved
+    assert runtime.flushed == [0] and tx.uncommitted == {TP("clicks", 0): 11}
+    tx.processed(0, [Acked(0, 11)])  # after partition 0's save: waits for the next round
+    tx.processed(2, [Acked(2, 11)])  # before partition 2's turn: saved in this round
+    tx.new_turn()
+    await tx.after_records()
+    assert runtime.flushed == [0, 1] and not committer.done
+    tx.new_turn()
+    await tx.after_records()
+    await tx.settle()
+    assert runtime.flushed == [0, 1, 2]
+    assert committer.done == [{TP("clicks", p): 11 if p < 2 else 12 for p in (0, 1, 2)}]
+    assert tx.unsaved == {0: tx.unsaved[0]} and tx.unsaved_count == 1
+
+
+async def test_a_final_save_takes_every_partition_at_once() -> None:
+    tx = transactions()
+    runtime = tx.runtime = Runtime({0, 1})  # type: ignore[assignment]
+    tx.processed(0, [Acked(0, 3)])
+    tx.processed(1, [Acked(1, 4)])
+    tx.last_save -= 2.0
+    tx.new_turn()
+    await tx.after_records()  # a round starts with partition 0
+    await tx.save(final=True)  # revocation: partition 1 now, and every partition's models
+    assert runtime.flushed == [0, 1, 0] and not tx.saving
+    assert tx.uncommitted == {TP("clicks", 0): 4, TP("clicks", 1): 5}
