@@ -64,6 +64,17 @@ class ChurnConfig:
 
 
 INPUTS: Final = ("bg_nbd", "bg_nbd_calibrated", "regression", "stacked")
+# The mixture's weights before any label. BG/NBD needs no labels; the other three start
+# knowing nothing and learn from labels that arrive a horizon late, so for months their
+# forecasts rest on a few hundred labels while the mixture has barely begun to measure
+# them. With a uniform prior the score was a plain average of BG/NBD and three untrained
+# learners for that long. This prior bounds the score's total log loss above BG/NBD's by
+# ln(1/0.7) ≈ 0.36 (ln 4 ≈ 1.39 when uniform); the others earn weight by measured loss.
+MIXTURE_PRIOR: Final = (0.7, 0.1, 0.1, 0.1)
+# And a learned input joins the mix only once 100 of its own forecasts (those that differ
+# from BG/NBD's) have final labels: enough to tell a log-loss difference of ~0.1 from
+# noise, and until then nothing measured says it should move the score.
+MIXTURE_TESTED: Final = 100
 
 
 class ChurnModel:
@@ -73,7 +84,8 @@ class ChurnModel:
     fitted; BG/NBD recalibrated online (Platt scaling); the River regression, whose inputs
     include BG/NBD's log-odds; and a stacker on the logits of BG/NBD and the regression.
     The score is their exponentially weighted mixture (models/combine.py), so it is never
-    worse in log loss than the best of them by more than ln 4 in total. Before any label
+    worse in total log loss than BG/NBD by more than ln(1/0.7), nor than any other input by
+    more than ln 10 (`MIXTURE_PRIOR`). Before any label
     every input equals BG/NBD, and so does the score.
     """
 
@@ -91,7 +103,9 @@ class ChurnModel:
         self._baseline = BgNbd()
         self._calibrator = BinnedPlatt()
         self._stacker = OnlineLogit([1.0, 0.0], step=0.1)
-        self._mixture = ExpertMixture(INPUTS, self.config.mixture_half_life)
+        self._mixture = ExpertMixture(
+            INPUTS, self.config.mixture_half_life, MIXTURE_PRIOR, MIXTURE_TESTED
+        )
         self.baseline_due = 0  # event time (ms) of the next BG/NBD refit; 0: at the first chance
         self.input_names: tuple[str, ...] = INPUTS
 

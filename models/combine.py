@@ -198,35 +198,90 @@ class BinnedPlatt:
 
 
 class ExpertMixture:
-    """Weights over named forecasters from their discounted cumulative log loss."""
+    """Weights over named forecasters from their discounted cumulative log loss.
 
-    def __init__(self, names: Sequence[str], half_life: float = 2000.0) -> None:
+    `prior` (optional, one weight per forecaster) is the mixture's weight before any
+    label; the bound against forecaster i becomes ln(1 / prior_i) instead of ln(n). It is
+    kept as a head start in loss, ln(max prior / prior_i), so it fades with old evidence.
+
+    With `reference` set, forecasters are *specialists* (Freund, Schapire, Singer &
+    Warmuth 1997) that sleep until tested: one takes part in the mix only after `tested`
+    labels on which its forecast differed from the reference forecaster's (the first) by
+    more than `TESTED_GAP`. Labels arrive late (a churn label a horizon after its
+    prediction), so a learner that has just started to say something of its own would
+    otherwise sway the score for a whole horizon before any of those forecasts is measured.
+
+    >>> mix = ExpertMixture(("a", "b"), prior=(0.8, 0.2))
+    >>> [round(w, 3) for w in mix.weights()]
+    [0.8, 0.2]
+    >>> mix = ExpertMixture(("ref", "new"), prior=(0.7, 0.3), tested=2)
+    >>> mix.mix([0.2, 0.9])  # "new" has not been measured apart from "ref": asleep
+    0.2
+    >>> for y in (True, True):
+    ...     mix.update([0.2, 0.9], y)
+    >>> mix.mix([0.2, 0.9]) > 0.8  # tested twice, and right both times
+    True
+    """
+
+    TESTED_GAP = 0.01  # a forecast counts as its own beyond one point of probability
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        half_life: float = 2000.0,
+        prior: Sequence[float] = (),
+        tested: int = 0,
+    ) -> None:
         if half_life <= 0:
             raise ValueError(f"half_life must be positive, got {half_life}")
         self.names = tuple(names)
         self.decay = 0.5 ** (1.0 / half_life)
-        self.losses = [0.0] * len(self.names)
+        if prior and (len(prior) != len(self.names) or min(prior) <= 0):
+            raise ValueError(f"prior needs one positive weight per forecaster, got {prior}")
+        top = max(prior, default=1.0)
+        self.losses = [math.log(top / w) for w in prior] if prior else [0.0] * len(self.names)
         self.labels = 0
+        self.min_tested = tested
+        # Per forecaster: labels on which it said something other than the reference.
+        self.tested = [0] * len(self.names)
+
+    def awake(self) -> list[bool]:
+        """Which forecasters take part in the mix (all, without a `tested` minimum)."""
+        return [i == 0 or n >= self.min_tested for i, n in enumerate(self.tested)]
 
     def weights(self) -> list[float]:
-        best = min(self.losses)
-        raw = [math.exp(best - loss) for loss in self.losses]
+        awake = self.awake()
+        best = min(loss for loss, on in zip(self.losses, awake, strict=True) if on)
+        raw = [
+            math.exp(best - loss) if on else 0.0
+            for loss, on in zip(self.losses, awake, strict=True)
+        ]
         total = sum(raw)
         return [w / total for w in raw]
 
     def mix(self, forecasts: Sequence[float]) -> float:
-        return sum(w * clip(p) for w, p in zip(self.weights(), forecasts, strict=True))
+        # As the first forecast plus weighted differences (the same average): forecasts
+        # that agree give exactly that forecast back, whatever the rounding of the weights.
+        first = clip(forecasts[0])
+        return first + sum(
+            w * (clip(p) - first) for w, p in zip(self.weights(), forecasts, strict=True)
+        )
 
     def update(self, forecasts: Sequence[float], y: bool) -> None:
         """Charge each forecaster the log loss of what it said at prediction time."""
         self.labels += 1
+        if self.min_tested:
+            reference = forecasts[0]
+            for index, p in enumerate(forecasts):
+                if abs(p - reference) > self.TESTED_GAP:
+                    self.tested[index] += 1
         self.losses = [
             self.decay * loss + log_loss_one(p, y)
             for loss, p in zip(self.losses, forecasts, strict=True)
         ]
 
     def to_state(self) -> dict[str, Any]:
-        return {"losses": self.losses, "labels": self.labels}
+        return {"losses": self.losses, "labels": self.labels, "tested": self.tested}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         losses = numbers(field(state, "losses"), "losses", len(self.names))
@@ -234,3 +289,10 @@ class ExpertMixture:
             raise CheckpointError("checkpoint field losses holds a negative loss")
         self.losses = losses
         self.labels = count(field(state, "labels"), "labels")
+        if "tested" in state:
+            tested = field(state, "tested")
+            if not isinstance(tested, list) or len(tested) != len(self.names):
+                raise CheckpointError("checkpoint field tested is not a list of counts")
+            self.tested = [count(n, f"tested[{i}]") for i, n in enumerate(tested)]
+        else:  # a checkpoint from before specialists: every forecaster takes part
+            self.tested = [self.min_tested] * len(self.names)

@@ -39,7 +39,7 @@ CAMPAIGN_SENDS: Final = "campaign-sends"
 DEAD_LETTERS: Final = "dead-letters"
 # Each user's current view (compacted, key = user id): segments, churn, persona, consent.
 USER_PROFILES: Final = "user-profiles"
-CHURN_MODEL_VERSION: Final = "churn-mixture/2"
+CHURN_MODEL_VERSION: Final = "churn-mixture/3"
 OUTPUT_TOPICS: Final = (
     SEGMENT_CHANGES,
     CHURN_RISK,
