@@ -18,7 +18,9 @@ Three small online learners, pure Python, deterministic, their state plain numbe
   more than that constant, whatever the data (Cesa-Bianchi & Lugosi, *Prediction, Learning,
   and Games*, §3.3). Losses are discounted slightly (half-life `half_life` labels) so the
   weights can follow a shop whose behaviour changes; that trades a little of the bound for
-  tracking.
+  tracking. A prior replaces ln(n) by ln(1/prior) per forecaster, and forecasters can sleep
+  until measured (specialists): with labels that arrive late, the bound holds only for
+  forecasts the mixture could have measured, so an unmeasured one stays out.
 
 >>> mix = ExpertMixture(("a", "b"))
 >>> mix.mix([0.9, 0.1])  # no evidence yet: the plain average
