@@ -68,8 +68,9 @@ INPUTS: Final = ("bg_nbd", "bg_nbd_calibrated", "regression", "stacked")
 # knowing nothing and learn from labels that arrive a horizon late, so for months their
 # forecasts rest on a few hundred labels while the mixture has barely begun to measure
 # them. With a uniform prior the score was a plain average of BG/NBD and three untrained
-# learners for that long. This prior bounds the score's total log loss above BG/NBD's by
-# ln(1/0.7) ≈ 0.36 (ln 4 ≈ 1.39 when uniform); the others earn weight by measured loss.
+# learners for that long. With labels that came at once, this prior would bound the
+# score's total log loss above BG/NBD's by ln(1/0.7) ≈ 0.36 (ln 4 ≈ 1.39 when uniform);
+# the others earn weight by measured loss.
 MIXTURE_PRIOR: Final = (0.7, 0.1, 0.1, 0.1)
 # And a learned input joins the mix only once 100 of its own forecasts (those that differ
 # from BG/NBD's) have final labels: enough to tell a log-loss difference of ~0.1 from
@@ -83,10 +84,9 @@ class ChurnModel:
     Four forecasts of P(churn) are made at every prediction point (`INPUTS`): BG/NBD as
     fitted; BG/NBD recalibrated online (Platt scaling); the River regression, whose inputs
     include BG/NBD's log-odds; and a stacker on the logits of BG/NBD and the regression.
-    The score is their exponentially weighted mixture (models/combine.py), so it is never
-    worse in total log loss than BG/NBD by more than ln(1/0.7), nor than any other input by
-    more than ln 10 (`MIXTURE_PRIOR`). Before any label
-    every input equals BG/NBD, and so does the score.
+    The score is their exponentially weighted mixture (models/combine.py) with a prior on
+    BG/NBD (`MIXTURE_PRIOR`); a learned input joins only once measured (`MIXTURE_TESTED`).
+    Before any label every input equals BG/NBD, and so does the score.
     """
 
     kind = "churn"

@@ -18,9 +18,10 @@ Three small online learners, pure Python, deterministic, their state plain numbe
   more than that constant, whatever the data (Cesa-Bianchi & Lugosi, *Prediction, Learning,
   and Games*, §3.3). Losses are discounted slightly (half-life `half_life` labels) so the
   weights can follow a shop whose behaviour changes; that trades a little of the bound for
-  tracking. A prior replaces ln(n) by ln(1/prior) per forecaster, and forecasters can sleep
-  until measured (specialists): with labels that arrive late, the bound holds only for
-  forecasts the mixture could have measured, so an unmeasured one stays out.
+  tracking. A prior replaces ln(n) by ln(1/prior) per forecaster. The bound assumes each
+  label arrives before the next forecast; churn labels arrive a horizon late, which no
+  mixture can bound the same way, so forecasters can also sleep until measured
+  (specialists) — an unmeasured one stays out of the mix.
 
 >>> mix = ExpertMixture(("a", "b"))
 >>> mix.mix([0.9, 0.1])  # no evidence yet: the plain average
@@ -206,10 +207,10 @@ class ExpertMixture:
     label; the bound against forecaster i becomes ln(1 / prior_i) instead of ln(n). It is
     kept as a head start in loss, ln(max prior / prior_i), so it fades with old evidence.
 
-    With `reference` set, forecasters are *specialists* (Freund, Schapire, Singer &
-    Warmuth 1997) that sleep until tested: one takes part in the mix only after `tested`
-    labels on which its forecast differed from the reference forecaster's (the first) by
-    more than `TESTED_GAP`. Labels arrive late (a churn label a horizon after its
+    With `tested` set, forecasters after the first are *specialists* (Freund, Schapire,
+    Singer & Warmuth 1997) that sleep until measured: one takes part in the mix only after
+    `tested` labels on which its forecast differed from the first forecaster's (the
+    reference, always awake) by more than `TESTED_GAP`. Labels arrive late (a churn label a horizon after its
     prediction), so a learner that has just started to say something of its own would
     otherwise sway the score for a whole horizon before any of those forecasts is measured.
 
