@@ -247,12 +247,18 @@ class ExpertMixture:
         self.min_tested = tested
         # Per forecaster: labels on which it said something other than the reference.
         self.tested = [0] * len(self.names)
+        self._weights: list[float] | None = None  # until the next label (scores outnumber labels)
 
     def awake(self) -> list[bool]:
         """Which forecasters take part in the mix (all, without a `tested` minimum)."""
         return [i == 0 or n >= self.min_tested for i, n in enumerate(self.tested)]
 
     def weights(self) -> list[float]:
+        if self._weights is None:
+            self._weights = self._compute_weights()
+        return self._weights
+
+    def _compute_weights(self) -> list[float]:
         awake = self.awake()
         best = min(loss for loss, on in zip(self.losses, awake, strict=True) if on)
         raw = [
@@ -272,6 +278,7 @@ class ExpertMixture:
 
     def update(self, forecasts: Sequence[float], y: bool) -> None:
         """Charge each forecaster the log loss of what it said at prediction time."""
+        self._weights = None
         self.labels += 1
         if self.min_tested:
             reference = forecasts[0]
@@ -291,6 +298,7 @@ class ExpertMixture:
         if min(losses) < 0:
             raise CheckpointError("checkpoint field losses holds a negative loss")
         self.losses = losses
+        self._weights = None
         self.labels = count(field(state, "labels"), "labels")
         if "tested" in state:
             tested = field(state, "tested")
