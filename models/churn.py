@@ -151,6 +151,17 @@ class ChurnModel:
         """The mixture's current weight on each input."""
         return dict(zip(INPUTS, self._mixture.weights(), strict=True))
 
+    def mixture(self) -> dict[str, tuple[float, int]]:
+        """Each input's weight now and the labels that measured a forecast of its own
+        (BG/NBD, the reference: every label).
+
+        >>> ChurnModel().mixture()["regression"]  # nothing measured yet: out of the mix
+        (0.0, 0)
+        """
+        weights, measured = self._mixture.weights(), list(self._mixture.tested)
+        measured[0] = self._mixture.labels  # BG/NBD, the reference: every label measures it
+        return {name: (weights[i], measured[i]) for i, name in enumerate(INPUTS)}
+
     def learn_one(self, x: Features, y: bool) -> None:
         """The regression alone learns one label (River's verb)."""
         before = self._regression.learn(x, bool(y))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.console import Console
 from rich.table import Table
 
 from streams.cli.render import byte_progress, console, fail
@@ -187,6 +188,7 @@ def run_churn(args: argparse.Namespace) -> int:
         f"points ({figures['rescored_points']:,} rescorings of quiet customers); "
         f"{figures['rejected']:,} of {figures['records']:,} records rejected"
     )
+    _print_mixture(console, figures["mixture_at_end"])
     months = figures["calibration_by_month"]
     if months:
         calibration = Table(title="Calibration by month of prediction", title_justify="left")
@@ -203,6 +205,24 @@ def run_churn(args: argparse.Namespace) -> int:
     if args.truth is not None:
         print_truth(args, result)
     return 0
+
+
+def _print_mixture(console: Console, mixture: dict[str, dict[str, float]]) -> None:
+    """Why the score leans on the inputs it does: each one's weight at the end of the log,
+    and how many final labels measured a forecast of its own (a learned input takes part
+    only once 100 have)."""
+    if not mixture:
+        return
+    table = Table(
+        title="The score's mix at the end of the log (a learned input joins once 100 "
+        "labels have measured forecasts of its own)",
+        title_justify="left",
+    )
+    for column in ("input", "weight", "labels that measured it"):
+        table.add_column(column, justify="left" if column == "input" else "right")
+    for name, row in mixture.items():
+        table.add_row(name, f"{row['weight']:.3f}", f"{int(row['measured_labels']):,}")
+    console.print(table)
 
 
 def _figure(value: float | None) -> str:

@@ -37,6 +37,11 @@ class ChurnModelLike(Protocol):
         """Each feature's push on the log-odds of churn (positive: towards churn)."""
         ...
 
+    def mixture(self) -> dict[str, tuple[float, int]]:
+        """Per input (`input_names` order): its weight in the score now, and how many
+        final labels have measured a forecast of its own (one that differed from BG/NBD's)."""
+        ...
+
 
 class ClusterModelLike(Protocol):
     def learn_predict_one(self, x: Mapping[str, float]) -> int: ...

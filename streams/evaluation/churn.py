@@ -53,6 +53,8 @@ class Result:
     first_ts: int | None = None
     last_ts: int | None = None
     scores: list[Point] = field(default_factory=list)
+    # At the end of the log, per input: (weight in the score, labels that measured it).
+    mixture: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     @property
     def days(self) -> float:
@@ -101,6 +103,8 @@ def evaluate(
     result.records = stats.records
     result.rejected = sum(stats.rejected.values())
     result.last_ts = None if partition.clock == NO_CLOCK else partition.clock
+    if partition.churn is not None:
+        result.mixture = partition.churn.model.mixture()
     refused = stats.mostly_rejected() if result.records else None
     if refused is not None:
         raise MostlyRejected(
@@ -123,6 +127,10 @@ def summary(result: Result) -> dict[str, Any]:
     figures["rejected"] = result.rejected
     if result.first_ts is not None:
         figures["scored_from"] = format_ts(result.stats.count_from)
+    figures["mixture_at_end"] = {
+        name: {"weight": round(weight, 4), "measured_labels": measured}
+        for name, (weight, measured) in result.mixture.items()
+    }
     return figures
 
 

@@ -144,3 +144,13 @@ def test_truth_option_scores_against_the_simulators_churn_times(
     assert main([*args, "--truth", str(truth)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "against the simulator's truth" in out and "points from users who truly stop" in out
+
+
+def test_the_figures_say_which_inputs_the_score_leans_on_and_why() -> None:
+    # Three buyers, one label each: too few for a learned input to have been measured,
+    # so the score is BG/NBD's alone, and the figures say so.
+    log = [purchase(user, 0, 1) for user in ("a", "b", "c")] + [view("x", 12)]
+    mixture = summary(evaluate(log, horizon_days=10, warmup_days=0))["mixture_at_end"]
+    assert list(mixture) == ["bg_nbd", "bg_nbd_calibrated", "regression", "stacked"]
+    assert mixture["bg_nbd"] == {"weight": 1.0, "measured_labels": 3}
+    assert all(row["weight"] == 0.0 for name, row in mixture.items() if name != "bg_nbd")
