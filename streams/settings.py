@@ -40,9 +40,12 @@ class Settings:
     # records published to several topics at the same moment a function of their event
     # times, not of which topic's fetch came back first (docs/streaming.md, "Same answers").
     merge_idle_ms: int = 0
-    # Read the changelog to its true end after recovery and repair what recovery missed
-    # (needed on the embedded broker, which under-reports end offsets; harmless on Kafka).
-    verify_recovery: bool = True
+    # Workarounds for a broker's known deviations from Apache Kafka, all behind this one
+    # setting (docs/streaming.md, "The embedded broker versus Apache Kafka"):
+    # "tansu" (the embedded broker, under-reporting end offsets): after Faust restores a
+    # table, read each changelog partition to its true end and repair what was missed;
+    # "none" (Apache Kafka): trust the restore, skipping a full read per partition.
+    broker_quirks: str = "tansu"
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str = "PLAIN"  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
     sasl_username: str | None = None
@@ -152,6 +155,18 @@ class Settings:
     def event_timestamps(self) -> bool:
         """True when output records carry their event time (PULSE_OUTPUT_TIMESTAMP)."""
         return _choice("output_timestamp", self.output_timestamp, ("produce", "event")) == "event"
+
+    def check(self) -> Settings:
+        """These settings, once every setting with a fixed set of values holds one of them
+        (a ConfigError names the first that does not), before anything connects."""
+        self.event_timestamps()
+        self.exactly_once()
+        self.tansu_quirks()
+        return self
+
+    def tansu_quirks(self) -> bool:
+        """True for PULSE_BROKER_QUIRKS=tansu (the default), False for none."""
+        return _choice("broker_quirks", self.broker_quirks, ("tansu", "none")) == "tansu"
 
     def exactly_once(self) -> bool:
         """True for PULSE_PROCESSING_GUARANTEE=exactly_once (Apache Kafka only)."""

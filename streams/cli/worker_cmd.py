@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             "e.g. --backfill-until 2024-01-01T00:00:00Z",
         )
     with ExitStack() as stack:
-        settings = connect(settings_from(args), config, stack)
+        settings = connect(settings_from(args).check(), config, stack)
         if isinstance(settings, int):
             return settings
         console.print(

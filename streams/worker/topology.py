@@ -139,7 +139,7 @@ class PulseWorker:
             },
         )
         self._changelog = self.table.changelog_topic.get_topic_name()
-        verify = self._verify_partition if settings.verify_recovery else None
+        verify = self._verify_partition if settings.tansu_quirks() else None
         self.runtime = WorkerRuntime(
             config,
             self.table,

@@ -52,6 +52,12 @@ def in_process(log: Path, out: Path, config: Path | None = None) -> dict[str, li
     return {topic: (out / f"{topic}.jsonl").read_bytes().splitlines() for topic in OUTPUT_TOPICS}
 
 
+def quirks(broker_kind: str) -> dict[str, str]:
+    """The worker setting a deployment on this broker uses: Apache Kafka needs none of the
+    embedded broker's workarounds (PULSE_BROKER_QUIRKS, docs/streaming.md)."""
+    return {"PULSE_BROKER_QUIRKS": "none"} if broker_kind == "kafka" else {}
+
+
 class Worker(WorkerProcess):
     """One `pulse worker` process on a test's topic prefix, logging to `<name>.log`."""
 

@@ -19,6 +19,7 @@ from tests.integration.harness import (
     per_user,
     produce,
     profile_values,
+    quirks,
     read_topic,
     tombstones,
     wait_for,
@@ -47,6 +48,7 @@ def test_sigkills_leave_every_output_topic_exactly_as_the_in_process_replay(
     # that is empty, so records published together are merged by event time whichever
     # topic's fetch returns first (PULSE_MERGE_IDLE_MS, docs/streaming.md).
     env = {
+        **quirks(broker_kind),
         "PULSE_PROCESSING_GUARANTEE": "exactly_once",
         "PULSE_LOG_LEVEL": "info",
         "PULSE_MERGE_IDLE_MS": "300",
@@ -125,7 +127,11 @@ def test_two_workers_one_killed_leave_the_outputs_exactly_as_the_replay(
     # the two workers have split the partitions.
     log = make_log(tmp_path / "log.jsonl.gz", users=200, days=120, seed=5, bad_rate=0.0)
     expected = in_process(log, tmp_path / "inproc")
-    env = {"PULSE_PROCESSING_GUARANTEE": "exactly_once", "PULSE_LOG_LEVEL": "info"}
+    env = {
+        **quirks(broker_kind),
+        "PULSE_PROCESSING_GUARANTEE": "exactly_once",
+        "PULSE_LOG_LEVEL": "info",
+    }
     # The whole log is on the broker before the workers start, so each partition's topics
     # are merged by event time exactly. (Published while they ran, records of one moment
     # became visible on the four topics at different times, and the merge order — consent

@@ -18,6 +18,7 @@ from tests.integration.harness import (
     in_process,
     make_log,
     produce,
+    quirks,
     read_topic,
     unique_by_id,
 )
@@ -27,7 +28,7 @@ from tests.integration.harness import (
     "stop_signal", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"]
 )
 def test_restart_mid_stream_loses_nothing(
-    broker_url: str, namespace: str, tmp_path: Path, stop_signal: int
+    broker_url: str, broker_kind: str, namespace: str, tmp_path: Path, stop_signal: int
 ) -> None:
     log = make_log(tmp_path / "log.jsonl.gz", users=200, days=40, seed=33, bad_rate=0.0)
     reference = in_process(log, tmp_path / "inproc")
@@ -41,14 +42,16 @@ def test_restart_mid_stream_loses_nothing(
 
     expected = unique_by_id(stable(reference["segment-changes"]))
     topic = namespace + "segment-changes"
-    first = Worker(broker_url, namespace, tmp_path, name="first")
+    env = quirks(broker_kind)
+    first = Worker(broker_url, namespace, tmp_path, name="first", extra_env=env)
     produce(broker_url, namespace, log)
     partial = read_topic(
         broker_url, topic, lambda got: len(got) >= len(expected) // 3, timeout=90, quiet=0
     )
     first.stop(stop_signal)
     assert 0 < len(partial) < len(expected), "the stop must land mid-stream"
-    second = Worker(broker_url, namespace, tmp_path, name="first")  # same workdir, same group
+    # Same workdir, same group.
+    second = Worker(broker_url, namespace, tmp_path, name="first", extra_env=env)
     try:
         records = read_topic(
             broker_url,

@@ -14,6 +14,7 @@ from tests.integration.harness import (
     in_process,
     make_log,
     produce,
+    quirks,
     read_topic,
     split_log,
     unique_by_id,
@@ -47,7 +48,7 @@ def test_two_workers_split_then_hand_over(
     # Each worker merges the four input topics by event time; the second half of the log
     # is published while the surviving worker runs, so it waits a little for a topic that
     # is empty (PULSE_MERGE_IDLE_MS, docs/streaming.md, "Same answers").
-    info = {"PULSE_LOG_LEVEL": "info", "PULSE_MERGE_IDLE_MS": "300"}
+    info = {**quirks(broker_kind), "PULSE_LOG_LEVEL": "info", "PULSE_MERGE_IDLE_MS": "300"}
     # The first half of the recorded log is on the broker before the workers start (with
     # it in place, each source is known to its end and merged exactly); the second half
     # goes in after the hand-over, so the surviving worker carries on from handed state.

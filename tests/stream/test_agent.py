@@ -28,7 +28,7 @@ class Harness:
         settings = Settings(
             broker="kafka://127.0.0.1:9",
             metrics_port=0,
-            verify_recovery=False,
+            broker_quirks="none",
             commit_interval_s=0,
             merge_idle_ms=merge_idle_ms,
         )

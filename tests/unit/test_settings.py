@@ -83,3 +83,12 @@ def test_the_lookup_address_names_this_machine_when_listening_everywhere() -> No
     assert everywhere.lookup_url() == f"http://{socket.gethostname()}:9464"
     advertised = Settings(advertised_url="http://pod-1:9464/")
     assert advertised.lookup_url() == "http://pod-1:9464"
+
+
+def test_broker_quirks_are_one_setting_checked_before_anything_connects() -> None:
+    assert Settings.from_env({}).tansu_quirks()  # the embedded broker's workarounds
+    assert not Settings.from_env({"PULSE_BROKER_QUIRKS": "none"}).tansu_quirks()
+    with pytest.raises(ConfigError, match="PULSE_BROKER_QUIRKS='kafka' is not one of tansu, none"):
+        Settings.from_env({"PULSE_BROKER_QUIRKS": "kafka"}).check()
+    with pytest.raises(ConfigError, match="PULSE_PROCESSING_GUARANTEE"):
+        Settings.from_env({"PULSE_PROCESSING_GUARANTEE": "twice"}).check()
