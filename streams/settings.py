@@ -44,7 +44,8 @@ class Settings:
     # setting (docs/streaming.md, "The embedded broker versus Apache Kafka"):
     # "tansu" (the embedded broker, under-reporting end offsets): after Faust restores a
     # table, read each changelog partition to its true end and repair what was missed;
-    # "none" (Apache Kafka): trust the restore, skipping a full read per partition.
+    # "none" (Apache Kafka): trust the restore, skipping a full read per partition — at
+    # least once only: exactly-once always reads the changelog (read_committed) to check.
     broker_quirks: str = "tansu"
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str = "PLAIN"  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
