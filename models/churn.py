@@ -147,10 +147,6 @@ class ChurnModel:
         self._mixture.update(inputs, y)
         self.learn_one(x, y)
 
-    def weights(self) -> dict[str, float]:
-        """The mixture's current weight on each input."""
-        return dict(zip(INPUTS, self._mixture.weights(), strict=True))
-
     def mixture(self) -> dict[str, tuple[float, int]]:
         """Each input's weight now and the labels that measured a forecast of its own
         (BG/NBD, the reference: every label).
